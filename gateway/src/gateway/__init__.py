@@ -1,0 +1,4 @@
+"""Pangolin gateway.
+
+The one public door: partner authentication, scopes, rate limits, routing and audit.
+"""

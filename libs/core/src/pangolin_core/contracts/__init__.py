@@ -1,0 +1,1 @@
+"""Contracts shared between services: the event envelope, event and RPC payloads, roles."""

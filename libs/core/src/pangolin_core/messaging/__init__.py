@@ -1,0 +1,1 @@
+"""NATS JetStream backbone: streams, CloudEvents envelope, outbox, idempotent consumers, RPC."""

@@ -1,0 +1,15 @@
+"""Settings of intel-share (environment prefix `PANGOLIN_INTEL_SHARE_`)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pangolin_core.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
+
+
+class IntelShareSettings(ServiceSettings):
+    service_name: ClassVar[str] = "intel-share"
+    model_config = SettingsConfigDict(
+        env_prefix="PANGOLIN_INTEL_SHARE_", extra="ignore", populate_by_name=True
+    )

@@ -1,0 +1,4 @@
+"""Pangolin risk-score.
+
+Targeting profiles, explainable risk scoring and control lanes, inspection outcomes, evaluation.
+"""

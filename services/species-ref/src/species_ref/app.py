@@ -1,0 +1,27 @@
+"""The species-ref app factory: `uvicorn --factory species_ref.app:create_app`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from pangolin_core.service import ServiceDefinition, create_service_app
+from pangolin_core.telemetry import Telemetry
+
+from species_ref.settings import SpeciesRefSettings
+
+DEFINITION = ServiceDefinition(
+    name="species-ref",
+    title="Pangolin species-ref",
+    description=(
+        "The CITES species reference: taxa, names, listings over time, quotas,"
+        " suspensions, code lists."
+    ),
+    migrations=Path(__file__).parent / "migrations",
+)
+
+
+def create_app(
+    settings: SpeciesRefSettings | None = None, *, telemetry: Telemetry | None = None
+) -> FastAPI:
+    return create_service_app(DEFINITION, settings or SpeciesRefSettings(), telemetry=telemetry)
