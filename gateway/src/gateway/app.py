@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from pangolin_core.service import ServiceDefinition, create_service_app
-from pangolin_core.telemetry import Telemetry
 
 from gateway.settings import GatewaySettings
+from pangolin_core.service import ServiceDefinition, create_service_app
+from pangolin_core.telemetry import Telemetry
 
 DEFINITION = ServiceDefinition(
     name="gateway",

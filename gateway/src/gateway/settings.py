@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pangolin_core.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from pangolin_core.settings import ServiceSettings
 
 
 class GatewaySettings(ServiceSettings):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+
 from pangolin_core.service import ServiceDefinition, create_service_app
 from pangolin_core.telemetry import Telemetry
-
 from risk_score.settings import RiskScoreSettings
 
 DEFINITION = ServiceDefinition(

@@ -153,7 +153,7 @@ class EventConsumer:
             async with self.db.session() as session:
                 if await self._seen(session, event.id):
                     return False
-                await session.execute(
+                await session.exec(
                     sa.insert(inbox).values(
                         consumer=self.spec.durable,
                         event_id=event.id,
@@ -171,12 +171,12 @@ class EventConsumer:
         return True
 
     async def _seen(self, session: AsyncSession, event_id: str) -> bool:
-        found = await session.execute(
-            sa.select(inbox.c.event_id).where(
-                inbox.c.consumer == self.spec.durable, inbox.c.event_id == event_id
-            )
+        found = await session.scalar(
+            sa.select(sa.func.count())
+            .select_from(inbox)
+            .where(inbox.c.consumer == self.spec.durable, inbox.c.event_id == event_id)
         )
-        return found.first() is not None
+        return bool(found)
 
     async def _terminate(
         self, msg: Msg, event: CloudEvent | None, deliveries: int, reason: str

@@ -43,7 +43,7 @@ async def enqueue(session: AsyncSession, event: CloudEvent) -> None:
     """
     headers: dict[str, str] = {}
     inject_context(headers)
-    await session.execute(
+    await session.exec(
         sa.insert(outbox).values(
             id=event.id,
             subject=event.type,
@@ -141,7 +141,9 @@ class OutboxRelay:
             results = await self._publish_all(rows)
             return await self._mark(session, rows, results)
 
-    async def _pending(self, session: AsyncSession, *, lock: bool) -> Sequence[Row[Any]]:
+    async def _pending(
+        self, session: AsyncSession, *, lock: bool
+    ) -> Sequence[Row[Any, Any, Any, Any]]:
         query = (
             sa.select(outbox.c.id, outbox.c.subject, outbox.c.payload, outbox.c.headers)
             .where(outbox.c.published_at.is_(None))
@@ -150,17 +152,19 @@ class OutboxRelay:
         )
         if lock:
             query = query.with_for_update(skip_locked=True)
-        rows = (await session.execute(query)).all()
+        rows = (await (await session.connection()).execute(query)).all()
         self._backlog = len(rows)
         return rows
 
-    async def _publish_all(self, rows: Sequence[Row[Any]]) -> list[BaseException | None]:
+    async def _publish_all(
+        self, rows: Sequence[Row[Any, Any, Any, Any]]
+    ) -> list[BaseException | None]:
         results = await asyncio.gather(
             *(self._publish(row) for row in rows), return_exceptions=True
         )
         return [r if isinstance(r, BaseException) else None for r in results]
 
-    async def _publish(self, row: Row[Any]) -> None:
+    async def _publish(self, row: Row[Any, Any, Any, Any]) -> None:
         stored = row.headers if isinstance(row.headers, dict) else json.loads(row.headers)
         origin = trace.get_current_span(extract_context(stored)).get_span_context()
         links = [trace.Link(origin)] if origin.is_valid else []
@@ -181,13 +185,13 @@ class OutboxRelay:
     async def _mark(
         self,
         session: AsyncSession,
-        rows: Sequence[Row[Any]],
+        rows: Sequence[Row[Any, Any, Any, Any]],
         results: list[BaseException | None],
     ) -> int:
         sent = [row.id for row, err in zip(rows, results, strict=True) if err is None]
         failed = [(row.id, err) for row, err in zip(rows, results, strict=True) if err]
         if sent:
-            await session.execute(
+            await session.exec(
                 sa.update(outbox)
                 .where(outbox.c.id.in_(sent))
                 .values(published_at=datetime.now(UTC))
@@ -195,7 +199,7 @@ class OutboxRelay:
             self._published.add(len(sent))
         if failed:
             self._failures.add(len(failed))
-            await session.execute(
+            await session.exec(
                 sa.update(outbox)
                 .where(outbox.c.id.in_([event_id for event_id, _ in failed]))
                 .values(attempts=outbox.c.attempts + 1, last_error=repr(failed[0][1])[:1000])
@@ -208,7 +212,7 @@ class OutboxRelay:
     async def purge_published(self) -> int:
         cutoff = datetime.now(UTC) - self.retention
         async with self.db.session() as session:
-            result = await session.execute(
+            result = await session.exec(
                 sa.delete(outbox).where(
                     outbox.c.published_at.is_not(None), outbox.c.published_at < cutoff
                 )
