@@ -78,7 +78,7 @@ require 'uv sync .*--no-editable' "'uv sync' without --no-editable (the runtime 
 require '--mount=type=cache,target=/root/\.cache/uv' "no uv cache mount"
 require '^HEALTHCHECK .*' "no HEALTHCHECK"
 require 'pangolin serve .*--host 0\.0\.0\.0 --port 8000' "does not run 'pangolin serve \$APP --host 0.0.0.0 --port 8000'"
-last_user=$(grep -E '^USER ' "$dockerfile" | tail -n 1 | awk '{print $2}')
+last_user=$(grep -E '^USER ' "$dockerfile" | tail -n 1 | awk '{print $2}' || true)
 case "${last_user%%:*}" in
   "" | root | 0) fail "$dockerfile: the final stage runs as root (last USER: '${last_user:-none}')" ;;
 esac

@@ -79,7 +79,9 @@ class NatsServer:
             "--server_name", f"pangolin-{self.port}",
             "--log", str(self.log_file),
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
         wait_for_port(self.host, self.port, timeout=timeout, process=self.process)
         return self
 
