@@ -6,6 +6,7 @@ The clone is of the last commit (CI runs on a clean clone, so that is what it te
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import re
@@ -49,8 +50,16 @@ def read_lines(stream: object, lines: queue.Queue[str]) -> None:
         lines.put(raw.decode(errors="replace").rstrip())
 
 
+async def stream_names(nats_url: str) -> set[str | None]:
+    nc = await nats.connect(nats_url)
+    try:
+        return {info.config.name for info in await nc.jetstream().streams_info()}
+    finally:
+        await nc.close()
+
+
 @pytest.mark.timeout(300)
-async def test_make_run_on_a_fresh_clone_brings_up_the_suite(tmp_path: Path) -> None:
+def test_make_run_on_a_fresh_clone_brings_up_the_suite(tmp_path: Path) -> None:
     if not (REPO / ".git").exists() or shutil.which("make") is None:
         pytest.skip("needs a git checkout and make")
     clone = tmp_path / "clone"
@@ -80,11 +89,12 @@ async def test_make_run_on_a_fresh_clone_brings_up_the_suite(tmp_path: Path) -> 
                 output.append(lines.get(timeout=min(remaining, 1.0)))
             except queue.Empty:
                 continue
-        while len([line for line in output if line.startswith("  ")]) < 6:
-            output.append(lines.get(timeout=10))
         elapsed = time.monotonic() - started
-
-        urls = dict(re.findall(r"^  (\S+)\s+(\S+://\S+)", "\n".join(output), re.MULTILINE))
+        listing: list[str] = []
+        while not listing or not listing[-1].startswith("Data and logs"):
+            listing.append(lines.get(timeout=10))
+        output.extend(listing)
+        urls = dict(re.findall(r"^  (\S+)\s+(\S+://\S+)", "\n".join(listing), re.MULTILINE))
         assert set(urls) == {
             "gateway",
             "species-ref",
@@ -93,17 +103,12 @@ async def test_make_run_on_a_fresh_clone_brings_up_the_suite(tmp_path: Path) -> 
             "intel-share",
             "nats",
         }
-        async with httpx.AsyncClient(timeout=5) as client:
+        with httpx.Client(timeout=5) as client:
             for name, url in urls.items():
                 if name != "nats":
-                    response = await client.get(f"{url}/ready")
+                    response = client.get(f"{url}/ready")
                     assert response.status_code == 200, (name, response.text)
-        nc = await nats.connect(urls["nats"])
-        try:
-            streams = {i.config.name for i in await nc.jetstream().streams_info()}
-        finally:
-            await nc.close()
-        assert {s.name for s in STREAMS} <= streams
+        assert {s.name for s in STREAMS} <= asyncio.run(stream_names(urls["nats"]))
         print(f"make run on a fresh clone: up in {elapsed:.1f} s")
     finally:
         if process.poll() is None:

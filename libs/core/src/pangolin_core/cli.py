@@ -72,7 +72,6 @@ async def _ensure_postgres_databases(urls: list[str]) -> None:
 
 
 async def _migrate_all(apps: list[SuiteApp], urls: dict[str, str], revision: str) -> None:
-    await _ensure_postgres_databases([urls[a.name] for a in apps])
     for app in apps:
         await migrations.upgrade(app.definition().migrations, urls[app.name], revision)
         _say(f"migrated {app.name} to {revision}")
@@ -214,6 +213,8 @@ def up(
             suite.nats = NatsServer(data_dir / "nats", host="127.0.0.1").start()
             nats_url = suite.nats.url
         db_urls = database_urls(data_dir, postgres)
+        if postgres:  # the local suite creates its databases; production provisions them
+            asyncio.run(_ensure_postgres_databases(list(db_urls.values())))
         asyncio.run(_migrate_all(list(APPS), db_urls, "head"))
 
         base_urls = {name: f"http://{host}:{p}" for name, p in ports.items()}

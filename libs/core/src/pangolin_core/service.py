@@ -127,7 +127,9 @@ async def _runtime(
             connect_timeout=settings.nats_connect_timeout,
         )
         js = nc.jetstream()
-        await ensure_streams(js, replicas=settings.stream_replicas)
+        await ensure_streams(
+            js, replicas=settings.stream_replicas, timeout=settings.nats_connect_timeout
+        )
         relay = OutboxRelay(
             db,
             nc,

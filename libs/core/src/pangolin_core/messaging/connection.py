@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 import nats
+import nats.js.errors
 import structlog
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
@@ -81,7 +82,31 @@ async def connect_nats(url: str, *, name: str, connect_timeout: float = 30.0) ->
 
 
 async def ensure_streams(
-    js: JetStreamContext, streams: tuple[StreamSpec, ...] = STREAMS, *, replicas: int = 1
+    js: JetStreamContext,
+    streams: tuple[StreamSpec, ...] = STREAMS,
+    *,
+    replicas: int = 1,
+    timeout: float = 30.0,
+) -> None:
+    """Create or update the streams, retrying while JetStream is not yet able to (a new
+    cluster still electing its meta leader answers with errors for a few seconds)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    delay = 0.2
+    while True:
+        try:
+            await _declare_streams(js, streams, replicas)
+            return
+        except (nats.errors.Error, nats.js.errors.Error, TimeoutError) as exc:
+            if loop.time() + delay > deadline:
+                raise
+            log.warning("streams_not_declared_yet", error=repr(exc), retry_in=delay)
+            await asyncio.sleep(delay)  # backoff while JetStream becomes available
+            delay = min(delay * 2, 2.0)
+
+
+async def _declare_streams(
+    js: JetStreamContext, streams: tuple[StreamSpec, ...], replicas: int
 ) -> None:
     for spec in streams:
         config = StreamConfig(
