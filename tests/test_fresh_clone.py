@@ -22,27 +22,10 @@ import nats
 import pytest
 
 from pangolin_core.messaging.connection import STREAMS
-from pangolin_core.natsserver import free_port
+from suite_support import five_free_ports
 
 REPO = Path(__file__).resolve().parents[1]
 STARTUP_LIMIT = 60.0
-
-
-def five_free_ports() -> int:
-    import socket
-
-    for _ in range(50):
-        base = free_port()
-        if base > 65000:
-            continue
-        try:
-            for port in range(base, base + 5):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no five consecutive free ports")
 
 
 def read_lines(stream: object, lines: queue.Queue[str]) -> None:

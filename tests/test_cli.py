@@ -1,0 +1,98 @@
+"""The `pangolin` CLI against real databases and a real nats-server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from pangolin_core import migrations
+from pangolin_core.cli import cli
+from pangolin_core.db import create_engine
+from pangolin_core.natsserver import NatsServer, wait_for_port
+from pangolin_core.suite import APPS
+from pangolin_core.testing import postgres_database
+from suite_support import five_free_ports
+
+
+async def tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+    finally:
+        await engine.dispose()
+
+
+async def test_migrate_takes_each_database_url_from_the_environment(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PANGOLIN_RISK_SCORE_DATABASE_URL", database_url)
+    runner = CliRunner()
+
+    result = await _run_in_thread(runner, ["migrate", "risk-score"])
+    assert result.exit_code == 0, result.output
+    assert {"outbox", "inbox"} <= await tables(database_url)
+    assert await migrations.current_revision(database_url) == "0001"
+
+    result = await _run_in_thread(runner, ["migrate", "risk-score", "--downgrade", "base"])
+    assert result.exit_code == 0, result.output
+    assert await migrations.current_revision(database_url) is None
+
+
+async def _run_in_thread(runner: CliRunner, args: list[str]):  # type: ignore[no-untyped-def]
+    """The CLI runs its own event loop; keep it off the test's."""
+    import asyncio
+
+    return await asyncio.to_thread(runner.invoke, cli, args)
+
+
+def test_migrate_names_the_apps_when_given_an_unknown_one() -> None:
+    result = CliRunner().invoke(cli, ["migrate", "permit-verifier"])
+    assert result.exit_code != 0
+    assert "permit-verify" in str(result.exception)
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(180)
+async def test_up_runs_the_suite_on_postgresql_and_an_external_nats(
+    tmp_path: Path, nats_url: str, nats_server: NatsServer
+) -> None:
+    """`PANGOLIN_NATS_URL` and per-app PostgreSQL URLs replace the embedded defaults."""
+    from contextlib import AsyncExitStack
+
+    async with AsyncExitStack() as stack:
+        urls = {app.name: await stack.enter_async_context(postgres_database()) for app in APPS}
+        env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+        env["PANGOLIN_NATS_URL"] = nats_url
+        for app in APPS:
+            env[f"{app.env_prefix}DATABASE_URL"] = urls[app.name]
+        port = five_free_ports()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pangolin_core.cli", "up", "--data-dir", str(tmp_path),
+             "--port", str(port)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            wait_for_port("127.0.0.1", port, timeout=60, process=process)
+            async with httpx.AsyncClient(timeout=5) as client:
+                for app in APPS:
+                    base = f"http://127.0.0.1:{port + app.port_offset}"
+                    wait_for_port("127.0.0.1", port + app.port_offset, timeout=60)
+                    response = await client.get(f"{base}/ready")
+                    assert response.status_code == 200, (app.name, response.text)
+            for app in APPS:
+                assert await migrations.current_revision(urls[app.name]) == "0001"
+            assert not (tmp_path / "nats").exists(), "no embedded NATS when a URL is given"
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            output = process.communicate(timeout=60)[0].decode()
+        assert process.returncode == 0, output
+        assert "stopped." in output
