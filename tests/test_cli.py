@@ -85,7 +85,7 @@ async def test_up_runs_the_suite_on_postgresql_and_an_external_nats(
             async with httpx.AsyncClient(timeout=5) as client:
                 for app in APPS:
                     base = f"http://127.0.0.1:{port + app.port_offset}"
-                    wait_for_port("127.0.0.1", port + app.port_offset, timeout=60)
+                    wait_for_port("127.0.0.1", port + app.port_offset, timeout=60, process=process)
                     response = await client.get(f"{base}/ready")
                     assert response.status_code == 200, (app.name, response.text)
             for app in APPS:
