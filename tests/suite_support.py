@@ -5,6 +5,10 @@ from __future__ import annotations
 import random
 import socket
 
+import sqlalchemy as sa
+
+from pangolin_core.db import create_engine
+
 
 def five_free_ports() -> int:
     """A base port whose next four are free too, below the kernel's ephemeral range
@@ -20,3 +24,12 @@ def five_free_ports() -> int:
             continue
         return base
     raise RuntimeError("no five consecutive free ports")
+
+
+async def table_names(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+    finally:
+        await engine.dispose()

@@ -10,25 +10,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from pangolin_core import migrations
 from pangolin_core.cli import cli
-from pangolin_core.db import create_engine
 from pangolin_core.natsserver import NatsServer, wait_for_port
 from pangolin_core.suite import APPS
 from pangolin_core.testing import postgres_database
-from suite_support import five_free_ports
-
-
-async def tables(url: str) -> set[str]:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
-    finally:
-        await engine.dispose()
+from suite_support import five_free_ports, table_names
 
 
 async def test_migrate_takes_each_database_url_from_the_environment(
@@ -39,7 +28,7 @@ async def test_migrate_takes_each_database_url_from_the_environment(
 
     result = await _run_in_thread(runner, ["migrate", "risk-score"])
     assert result.exit_code == 0, result.output
-    assert {"outbox", "inbox"} <= await tables(database_url)
+    assert {"outbox", "inbox"} <= await table_names(database_url)
     assert await migrations.current_revision(database_url) == "0001"
 
     result = await _run_in_thread(runner, ["migrate", "risk-score", "--downgrade", "base"])

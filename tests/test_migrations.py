@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
 from pangolin_core import migrations
 from pangolin_core.db import create_engine
 from pangolin_core.suite import APPS, SuiteApp
-
-
-async def table_names(url: str) -> set[str]:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
-    finally:
-        await engine.dispose()
+from suite_support import table_names
 
 
 @pytest.mark.parametrize("app", APPS, ids=[a.name for a in APPS])

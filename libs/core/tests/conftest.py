@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from nats.aio.client import Client as NATS
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from backbone_support import test_metadata
 from pangolin_core import migrations
 from pangolin_core.db import Database
+from pangolin_core.messaging.connection import connect_nats, ensure_streams
 from pangolin_core.suite import app_named
 from pangolin_core.telemetry import Telemetry, setup_telemetry
 
@@ -33,3 +35,12 @@ def spans() -> InMemorySpanExporter:
 @pytest.fixture
 def telemetry(spans: InMemorySpanExporter) -> Telemetry:
     return setup_telemetry("test", span_exporter=spans)
+
+
+@pytest.fixture
+async def nc(nats_url: str) -> AsyncIterator[NATS]:
+    """A client of the test's nats-server, with the four streams declared."""
+    client = await connect_nats(nats_url, name="backbone-test")
+    await ensure_streams(client.jetstream())
+    yield client
+    await client.close()

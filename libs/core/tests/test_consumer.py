@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 import structlog
@@ -14,7 +13,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backbone_support import bump, count_of
 from pangolin_core.contracts.envelope import CloudEvent
 from pangolin_core.db import Database
-from pangolin_core.messaging.connection import connect_nats, ensure_streams
 from pangolin_core.messaging.consumer import ConsumerSpec, EventConsumer, EventHandler
 from pangolin_core.telemetry import Telemetry
 from pangolin_core.testing import eventually
@@ -24,14 +22,6 @@ SUBJECT = "permits.permit.endorsed"
 
 def endorsed(permit: str) -> CloudEvent:
     return CloudEvent(source="/test", type=SUBJECT, subject=permit, data={"permit": permit})
-
-
-@pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[NATS]:
-    client = await connect_nats(nats_url, name="consumer-test")
-    await ensure_streams(client.jetstream())
-    yield client
-    await client.close()
 
 
 async def publish(nc: NATS, event: CloudEvent, msg_id: str | None = None) -> None:

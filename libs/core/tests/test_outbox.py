@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import nats
 import pytest
@@ -12,7 +11,6 @@ from nats.aio.client import Client as NATS
 
 from pangolin_core.contracts.envelope import CloudEvent
 from pangolin_core.db import Database
-from pangolin_core.messaging.connection import connect_nats, ensure_streams
 from pangolin_core.messaging.outbox import OutboxRelay, enqueue
 from pangolin_core.messaging.tables import outbox
 from pangolin_core.natsserver import NatsServer
@@ -24,14 +22,6 @@ SUBJECT = "species.listing.changed"
 
 def listing_changed(taxon: str = "Python regius") -> CloudEvent:
     return CloudEvent(source="/test", type=SUBJECT, subject=taxon, data={"taxon": taxon})
-
-
-@pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[NATS]:
-    client = await connect_nats(nats_url, name="outbox-test")
-    await ensure_streams(client.jetstream())
-    yield client
-    await client.close()
 
 
 async def stream_messages(nats_url: str) -> int:
