@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backbone_support import bump, count_of
 from pangolin_core.contracts.envelope import CloudEvent
 from pangolin_core.db import Database
-from pangolin_core.messaging.consumer import ConsumerSpec, EventConsumer, EventHandler
+from pangolin_core.messaging.consumer import ConsumerSpec, EventConsumer, EventHandler, PoisonEvent
 from pangolin_core.telemetry import Telemetry
 from pangolin_core.testing import eventually
 
@@ -158,6 +158,32 @@ async def test_a_message_that_is_not_a_cloud_event_is_terminated_at_once(
             await stop(task)
     (dead,) = [e for e in logs if e["event"] == "event_terminated"]
     assert dead["deliveries"] == 1 and "not a CloudEvent" in dead["reason"]
+
+
+async def test_a_handler_can_declare_an_event_poison_to_stop_retries(
+    db: Database, nc: NATS, telemetry: Telemetry
+) -> None:
+    calls: list[str] = []
+
+    async def refuses(session: AsyncSession, event: CloudEvent) -> None:
+        calls.append(event.id)
+        raise PoisonEvent("permit number has no issuing country")
+
+    spec = ConsumerSpec("test-refuses", "PERMITS", (SUBJECT,), refuses, max_deliver=5)
+    await publish(nc, endorsed("??/2026/E/1"))
+    with structlog.testing.capture_logs() as logs:
+        task = await run(EventConsumer(spec, db, nc.jetstream(), telemetry))
+        try:
+
+            async def settled() -> bool:
+                return await pending_acks(nc, spec.durable) == 0
+
+            await eventually(settled)
+        finally:
+            await stop(task)
+    assert len(calls) == 1
+    (dead,) = [e for e in logs if e["event"] == "event_terminated"]
+    assert "no issuing country" in dead["reason"]
 
 
 async def test_two_replicas_split_the_work(db: Database, nc: NATS, telemetry: Telemetry) -> None:

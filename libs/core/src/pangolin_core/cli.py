@@ -227,7 +227,7 @@ def up(
         for app in APPS:
             env[f"{app.env_prefix}DATABASE_URL"] = db_urls[app.name]
         for service in SERVICES:
-            env[f"PANGOLIN_GATEWAY_{service.env_prefix[9:]}URL"] = base_urls[service.name]
+            env[f"PANGOLIN_GATEWAY_{service.env_name}_URL"] = base_urls[service.name]
         logs = data_dir / "logs"
         logs.mkdir(exist_ok=True)
         for app in [*SERVICES, APPS[0]]:

@@ -27,8 +27,13 @@ class SuiteApp:
         return f"{self.package}.app:create_app"
 
     @property
+    def env_name(self) -> str:
+        """`species-ref` -> `SPECIES_REF`."""
+        return self.name.upper().replace("-", "_")
+
+    @property
     def env_prefix(self) -> str:
-        return "PANGOLIN_" + self.name.upper().replace("-", "_") + "_"
+        return f"PANGOLIN_{self.env_name}_"
 
     def definition(self) -> ServiceDefinition:
         module = importlib.import_module(f"{self.package}.app")
