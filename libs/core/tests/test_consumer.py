@@ -55,11 +55,12 @@ async def test_an_event_published_twice_is_applied_once(
 ) -> None:
     """Beyond the stream's dedupe window the same event can be stored twice: the inbox
     applies it once."""
-    spec = ConsumerSpec("test-ledger", "PERMITS", (SUBJECT,), tally_handler)
+    spec = ConsumerSpec("test-ledger", "PERMITS", (SUBJECT,), tally_handler, batch=1)
     event = endorsed("KE/2026/E/000123")
     await publish(nc, event, msg_id="first-publish")
     await publish(nc, event, msg_id="second-publish")
-    task = await run(EventConsumer(spec, db, nc.jetstream(), telemetry))
+    consumer = EventConsumer(spec, db, nc.jetstream(), telemetry)
+    task = await run(consumer)
     try:
 
         async def all_acked() -> bool:
@@ -69,6 +70,31 @@ async def test_an_event_published_twice_is_applied_once(
         assert await count_of(db, "KE/2026/E/000123") == 1
     finally:
         await stop(task)
+
+
+async def test_the_consumer_reports_how_many_messages_wait_behind_it(
+    db: Database, nc: NATS, telemetry: Telemetry
+) -> None:
+    lags: list[int] = []
+    consumer: EventConsumer
+
+    async def record_lag(session: AsyncSession, event: CloudEvent) -> None:
+        lags.append(consumer.lag)
+
+    spec = ConsumerSpec("test-lag", "PERMITS", (SUBJECT,), record_lag, batch=1)
+    for n in range(3):
+        await publish(nc, endorsed(f"KE/2026/E/{n:06d}"))
+    consumer = EventConsumer(spec, db, nc.jetstream(), telemetry)
+    task = await run(consumer)
+    try:
+
+        async def all_seen() -> bool:
+            return len(lags) == 3
+
+        await eventually(all_seen)
+    finally:
+        await stop(task)
+    assert lags == [2, 1, 0]
 
 
 async def test_a_redelivered_event_is_applied_once(

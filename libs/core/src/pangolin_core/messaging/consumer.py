@@ -21,6 +21,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from opentelemetry import trace
+from opentelemetry.metrics import CallbackOptions, Observation
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -63,9 +64,19 @@ class EventConsumer:
         self.spec, self.db, self.js = spec, db, js
         self._tracer = telemetry.tracer
         self._sub: JetStreamContext.PullSubscription | None = None
+        self.lag = 0
         self._processed = telemetry.meter.create_counter(
             "pangolin.consumer.events", unit="{event}", description="Events by outcome"
         )
+        telemetry.meter.create_observable_gauge(
+            "pangolin.consumer.lag",
+            callbacks=[self._observe_lag],
+            unit="{event}",
+            description="Messages waiting for this durable consumer at the last delivery",
+        )
+
+    def _observe_lag(self, _options: CallbackOptions) -> list[Observation]:
+        return [Observation(self.lag, {"consumer": self.spec.durable})]
 
     async def start(self) -> None:
         """Create or update the durable consumer and bind to it."""
@@ -102,6 +113,7 @@ class EventConsumer:
     async def process(self, msg: Msg) -> None:
         spec = self.spec
         deliveries = msg.metadata.num_delivered or 1
+        self.lag = msg.metadata.num_pending or 0
         try:
             event = CloudEvent.from_json(msg.data)
         except ValidationError as exc:
