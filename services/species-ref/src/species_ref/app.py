@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from pangolin_core.service import ServiceDefinition, create_service_app
+from pangolin_core.service import ServiceDefinition, ServiceRuntime, create_service_app
 from pangolin_core.telemetry import Telemetry
+from species_ref.codes.router import router as codes_router
+from species_ref.codes.service import read_code_lists
 from species_ref.settings import SpeciesRefSettings
+
+
+@asynccontextmanager
+async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
+    runtime.extras["code_lists"] = read_code_lists()
+    yield
+
 
 DEFINITION = ServiceDefinition(
     name="species-ref",
@@ -18,6 +29,8 @@ DEFINITION = ServiceDefinition(
         " suspensions, code lists."
     ),
     migrations=Path(__file__).parent / "migrations",
+    routers=[codes_router],
+    lifespan=lifespan,
 )
 
 

@@ -1,0 +1,1 @@
+"""The CITES code lists: terms, units, purposes, sources and countries."""
