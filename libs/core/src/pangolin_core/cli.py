@@ -101,6 +101,16 @@ def migrate(
 
 
 @cli.command()
+def makemigration(
+    app: AppName,
+    message: Annotated[str, typer.Option("--message", "-m", help="What the revision does.")],
+) -> None:
+    """Write a new Alembic revision of APP from its models (autogenerate; review it)."""
+    chosen = app_named(app)
+    asyncio.run(migrations.autogenerate(chosen.definition().migrations, message))
+
+
+@cli.command()
 def serve(
     app: AppName,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",

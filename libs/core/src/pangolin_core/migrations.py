@@ -32,7 +32,7 @@ def alembic_config(script_location: Path, url: str) -> Config:
     return config
 
 
-async def _run(script_location: Path, url: str, action: str, revision: str, **kw: Any) -> None:
+async def _run(script_location: Path, url: str, action: str, argument: str, **kw: Any) -> None:
     config = alembic_config(script_location, url)
     engine = create_engine(url)
     try:
@@ -40,7 +40,7 @@ async def _run(script_location: Path, url: str, action: str, revision: str, **kw
 
             def go(sync_conn: Connection) -> None:
                 config.attributes["connection"] = sync_conn
-                getattr(command, action)(config, revision, **kw)
+                getattr(command, action)(config, argument, **kw)
 
             await conn.run_sync(go)
     finally:
@@ -53,6 +53,24 @@ async def upgrade(script_location: Path, url: str, revision: str = "head") -> No
 
 async def downgrade(script_location: Path, url: str, revision: str = "base") -> None:
     await _run(script_location, url, "downgrade", revision)
+
+
+def head_revision(script_location: Path) -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(
+        alembic_config(script_location, "sqlite://")
+    ).get_current_head()
+
+
+async def autogenerate(script_location: Path, message: str, *, rev_id: str | None = None) -> None:
+    """Write a new revision: what the models have that a database at head lacks."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/autogenerate.db"
+        await upgrade(script_location, url)
+        await _run(script_location, url, "revision", message, autogenerate=True, rev_id=rev_id)
 
 
 async def current_revision(url: str) -> str | None:

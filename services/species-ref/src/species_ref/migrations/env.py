@@ -2,5 +2,6 @@
 
 from pangolin_core.migrations import run_migrations
 from species_ref.tables import metadata
+from species_ref.taxa import models  # noqa: F401 - registers the tables on the metadata
 
 run_migrations(metadata)

@@ -1,0 +1,1 @@
+"""Taxon concepts, their names, CITES listings and distributions."""
