@@ -11,7 +11,7 @@ from nats.aio.client import Client as NATS
 
 from pangolin_core.contracts.envelope import CloudEvent
 from pangolin_core.db import Database
-from pangolin_core.messaging.outbox import OutboxRelay, enqueue
+from pangolin_core.messaging.outbox import OutboxRelay, enqueue, enqueue_many
 from pangolin_core.messaging.tables import outbox
 from pangolin_core.natsserver import NatsServer
 from pangolin_core.telemetry import Telemetry
@@ -145,3 +145,17 @@ async def test_a_commit_wakes_the_relay_without_waiting_for_its_poll(
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_batch_enqueued_in_one_transaction_is_published_whole(
+    db: Database, nc: NATS, nats_url: str, telemetry: Telemetry
+) -> None:
+    events = [listing_changed(f"Taxon {n}") for n in range(1500)]
+    async with db.session() as session:
+        await enqueue_many(session, events)
+    relay = OutboxRelay(db, nc, nc.jetstream(), telemetry, batch_size=1000)
+
+    assert await relay.publish_pending() == 1000
+    assert await relay.publish_pending() == 500
+    assert await relay.publish_pending() == 0
+    assert await stream_messages(nats_url) == 1500

@@ -226,6 +226,11 @@ def up(
         if postgres:  # the local suite creates its databases; production provisions them
             asyncio.run(_ensure_postgres_databases(list(db_urls.values())))
         asyncio.run(_migrate_all(list(APPS), db_urls, "head"))
+        for app in APPS:
+            seed = app.definition().seed
+            if seed is not None:
+                settings = app.settings(database_url=db_urls[app.name], data_dir=data_dir)
+                _say(f"{app.name}: {asyncio.run(seed(settings))}")
 
         base_urls = {name: f"http://{host}:{p}" for name, p in ports.items()}
         env = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +59,9 @@ class ServiceRuntime:
 
 
 ExtraLifespan = Callable[[ServiceRuntime], AbstractAsyncContextManager[None]]
+# Loads what a fresh local suite needs (reference data, demo records) into a migrated
+# database; returns a line for the operator. Run by `pangolin up`, never in production.
+Seed = Callable[[ServiceSettings], Coroutine[Any, Any, str]]
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class ServiceDefinition:
     consumers: Callable[[ServiceRuntime], Sequence[ConsumerSpec]] = lambda _rt: ()
     rpc_endpoints: Callable[[ServiceRuntime], Sequence[RpcEndpoint[Any, Any]]] = lambda _rt: ()
     lifespan: ExtraLifespan | None = None
+    seed: Seed | None = None
     version: str = "0.1.0"
 
 
