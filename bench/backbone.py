@@ -3,13 +3,15 @@
 1. outbox -> JetStream: `enqueue` N events (1 KB of `data` each) in a few large transactions,
    then `OutboxRelay.publish_pending()` until it returns 0 (batch 256, then 1024); the stream
    must hold exactly N messages afterwards.
-2. consumer: an `EventConsumer` on a fresh durable applies the N events of the stream, with a
-   handler doing one insert (and with a no-op handler: inbox row only).
+2. consumer: an `EventConsumer` on a fresh durable applies events of that stream, with a
+   handler doing one insert, and with a no-op handler (inbox row only).
 3. RPC: `RpcClient.call` against an `RpcServer` echoing ~1 KB, sequential and 32 in flight.
 
-Outbox and consumer run on SQLite (a file in a temp dir) and, when one answers, on PostgreSQL
-(a fresh `pangolin_bench_<random>` database, dropped at the end). The script starts its own
-nats-server on a free port, never the machine's NATS. A benchmark, not a test:
+Each figure is set beside a reference measured in the same run (raw nats-py, or one database
+unit of work) and beside /work/shared/MEASURED.md. Outbox and consumer run on SQLite (a file in
+a temp dir) and, when one answers, on PostgreSQL (a fresh `pangolin_bench_<random>` database,
+dropped at the end). The script starts its own nats-server on a free port, never the machine's
+NATS. A benchmark, not a test:
 
     uv run --frozen python bench/backbone.py --help
 """
@@ -32,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -40,7 +42,10 @@ from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from nats.js.api import StreamConfig
 from opentelemetry.trace import Tracer
 from pydantic import BaseModel
 from sqlalchemy.engine import make_url
@@ -52,7 +57,7 @@ from pangolin_core.db import Database, service_metadata
 from pangolin_core.messaging.connection import connect_nats, ensure_streams
 from pangolin_core.messaging.consumer import ConsumerSpec, EventConsumer, EventHandler
 from pangolin_core.messaging.outbox import OutboxRelay, enqueue
-from pangolin_core.messaging.rpc import RpcClient, RpcEndpoint, RpcServer
+from pangolin_core.messaging.rpc import RpcClient, RpcEndpoint, RpcNoResponder, RpcServer
 from pangolin_core.messaging.tables import inbox, outbox
 from pangolin_core.natsserver import NatsServer, nats_server_binary
 from pangolin_core.telemetry import Telemetry, configure_logging, setup_telemetry
@@ -66,12 +71,15 @@ except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
 POSTGRES_ENV = "PANGOLIN_BENCH_POSTGRES_URL"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
-STREAM = "SPECIES"
+STREAM = "SPECIES"  # ensure_streams declares it; our events are species.bench.recorded
 SUBJECT = "species.bench.recorded"
 RPC_SUBJECT = "bench.rpc.echo"
+RAW_STREAM, RAW_SUBJECT, RAW_ECHO = "BENCHRAW", "benchraw.published", "benchraw.echo"
 BLOB = "x" * 1024  # the 1 KB payload of every event and RPC request
 ENQUEUE_TX_SIZE = 5_000  # events per outbox transaction: a few large transactions
+RAW_PUBLISH_IN_FLIGHT = 256
 RPC_WARMUP = 200
+DB_LOOKUPS = 2_000  # units of work in the database reference
 POLL_INTERVAL = 0.05  # seconds between two counts while a consumer works
 
 # A table the consumer's handler writes to, created beside the migrated outbox and inbox.
@@ -85,26 +93,34 @@ tally = sa.Table(
 
 
 class BenchError(RuntimeError):
-    """A phase did not finish within its bounds, or its result is not what it must be."""
+    """A phase did not finish within its bounds."""
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Figures and the table
 
 
 @dataclass(frozen=True)
 class Baseline:
-    """A figure from /work/shared/MEASURED.md (a range when it gives one)."""
+    """A figure of /work/shared/MEASURED.md (a range when it gives one)."""
 
     label: str
     low: float
     high: float
 
 
-# The MEASURED.md figures each of ours is compared with (ratio = ours / theirs).
-BASELINES: dict[str, Baseline] = {
-    "relay": Baseline("JetStream publish+ack 1 KB, 256 in flight ~22,000/s", 22_000, 22_000),
-    "consumer": Baseline("pull consumer fetch(100)+ack() ~22,500/s", 22_500, 22_500),
-    "enqueue.sqlite": Baseline("raw aiosqlite PK lookups 3,600/s", 3_600, 3_600),
-    "rpc.seq": Baseline("nats-py req-reply 1 KB sequential 2,150-2,850/s", 2_150, 2_850),
-    "rpc.conc": Baseline("nats-py req-reply 1 KB 32 in flight 19-22k/s", 19_000, 22_000),
-    "rpc.p99": Baseline("nats-py req-reply p99 2-4 ms", 2.0, 4.0),
+MEASURED: dict[str, Baseline] = {
+    "aiosqlite": Baseline("raw aiosqlite calls 3,600/s", 3_600, 3_600),
+    "session.sqlite": Baseline("session per PK lookup 1,070/s", 1_070, 1_070),
+    "js.publish": Baseline("JS publish 256 in flight 22,000/s", 22_000, 22_000),
+    "pull": Baseline("fetch(100)+ack() 22,500/s", 22_500, 22_500),
+    "req.seq": Baseline("req-reply sequential 2,150-2,850/s", 2_150, 2_850),
+    "req.conc": Baseline("req-reply 32 in flight 19-22k/s", 19_000, 22_000),
+    "req.p99": Baseline("req-reply p99 2-4 ms", 2.0, 4.0),
 }
 
 
@@ -115,17 +131,13 @@ class Figure:
     backend: str
     value: float
     unit: str
-    baseline: str = ""
-    ratio: str = ""
+    reference: str | None = None  # key of a figure of this run, same backend or "nats"
+    measured: str | None = None  # key in MEASURED
     note: str = ""
 
 
-def compare(value: float, baseline: Baseline | None) -> tuple[str, str]:
-    if baseline is None:
-        return "", ""
-    low, high = value / baseline.high, value / baseline.low
-    ratio = f"{low:.2f}x" if math.isclose(low, high) else f"{low:.2f}-{high:.2f}x"
-    return baseline.label, ratio
+def fmt(value: float, unit: str) -> str:
+    return f"{value:,.2f}" if unit == "ms" else f"{value:,.0f}"
 
 
 class Report:
@@ -140,43 +152,227 @@ class Report:
         value: float,
         unit: str,
         *,
-        baseline: str | None = None,
+        reference: str | None = None,
+        measured: str | None = None,
         note: str = "",
     ) -> None:
-        label, ratio = compare(value, BASELINES.get(baseline) if baseline else None)
-        figure = Figure(key, what, backend, value, unit, label, ratio, note)
+        figure = Figure(key, what, backend, value, unit, reference, measured, note)
         self.figures.append(figure)
-        progress(f"  {what} [{backend}]: {fmt(value, unit)} {unit} {note}".rstrip())
+        suffix = f" ({note})" if note else ""
+        progress(f"  {what} [{backend}]: {fmt(value, unit)} {unit}{suffix}")
+
+    def find(self, key: str, backend: str) -> Figure | None:
+        for figure in self.figures:
+            if figure.key == key and figure.backend in (backend, "nats"):
+                return figure
+        return None
+
+    def vs_reference(self, figure: Figure) -> str:
+        ref = self.find(figure.reference, figure.backend) if figure.reference else None
+        if ref is None or not ref.value:
+            return ""
+        return f"{figure.value / ref.value:.2f}x {ref.what.removeprefix('ref: ')}"
+
+    @staticmethod
+    def vs_measured(figure: Figure) -> str:
+        base = MEASURED.get(figure.measured) if figure.measured else None
+        if base is None:
+            return ""
+        low, high = figure.value / base.high, figure.value / base.low
+        ratio = f"{low:.2f}x" if math.isclose(low, high) else f"{low:.2f}-{high:.2f}x"
+        return f"{ratio} {base.label}"
+
+    def ratios(self, figure: Figure) -> tuple[str, str]:
+        return self.vs_reference(figure), self.vs_measured(figure)
+
+    def rows(self) -> list[tuple[str, str, str, str, str, str]]:
+        return [
+            (f.what, f.backend, fmt(f.value, f.unit), f.unit, *self.ratios(f)) for f in self.figures
+        ]
 
     def table(self) -> str:
-        header = ("what", "backend", "figure", "unit", "MEASURED.md baseline", "ratio")
-        rows = [
-            (f.what, f.backend, fmt(f.value, f.unit), f.unit, f.baseline, f.ratio)
-            for f in self.figures
-        ]
-        widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-        right = {2, 5}
+        header = ("what", "backend", "figure", "unit", "vs this run's reference", "vs MEASURED.md")
+        rows = self.rows()
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
         def line(cells: Sequence[str]) -> str:
-            return (
-                "| "
-                + " | ".join(
-                    c.rjust(w) if i in right else c.ljust(w)
-                    for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-                )
-                + " |"
+            padded = (
+                c.rjust(w) if i == 2 else c.ljust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
             )
+            return "| " + " | ".join(padded) + " |"
 
         rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
         return "\n".join([line(header), rule, *(line(r) for r in rows)])
 
+    def as_json(self) -> list[dict[str, Any]]:
+        return [
+            {
+                **asdict(f),
+                "value": round(f.value, 3),
+                "vs_reference": self.vs_reference(f),
+                "vs_measured": self.vs_measured(f),
+            }
+            for f in self.figures
+        ]
 
-def fmt(value: float, unit: str) -> str:
-    return f"{value:,.2f}" if unit == "ms" else f"{value:,.0f}"
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    rank = max(1, math.ceil(q * len(sorted_values)))
+    return sorted_values[rank - 1]
 
 
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+async def timed_calls(
+    call: Callable[[int], Awaitable[None]], total: int, concurrency: int, limit: float
+) -> tuple[float, list[float]]:
+    """Run `call(0..total-1)` with `concurrency` callers; (seconds, sorted latencies)."""
+    numbers = iter(range(total))
+    latencies: list[float] = []
+
+    async def caller() -> None:
+        for number in numbers:
+            t0 = time.perf_counter()
+            await call(number)
+            latencies.append(time.perf_counter() - t0)
+
+    start = time.perf_counter()
+    async with asyncio.timeout(limit):
+        await asyncio.gather(*(caller() for _ in range(concurrency)))
+    seconds = time.perf_counter() - start
+    assert len(latencies) == total
+    return seconds, sorted(latencies)
+
+
+# --------------------------------------------------------------------------------------------
+# References: raw nats-py and one database unit of work, measured in this run
+
+
+async def reference_nats(nats_url: str, report: Report, args: argparse.Namespace) -> None:
+    """Raw nats-py figures, as MEASURED.md took them: what the backbone is built on."""
+    nc = await connect_nats(nats_url, name="bench-raw-client")
+    responder = await connect_nats(nats_url, name="bench-raw-responder")
+    js = nc.jetstream()
+    payload = make_events(1, "raw")[0].to_json()  # the size of one of our events
+    try:
+
+        async def respond(msg: Msg) -> None:
+            await msg.respond(msg.data)
+
+        await responder.subscribe(RAW_ECHO, cb=respond)
+        await responder.flush()
+
+        async def request(_: int) -> None:
+            await nc.request(RAW_ECHO, BLOB.encode(), timeout=2.0)
+
+        for number in range(RPC_WARMUP):
+            await request(number)
+        calls = args.rpc_calls
+        progress(f"[nats] reference: raw request-reply, {calls:,} sequential")
+        seconds, latencies = await timed_calls(request, calls, 1, max(60.0, calls / 100))
+        report.add(
+            "ref.req.seq",
+            "ref: raw nats-py request-reply 1 KB, sequential",
+            "nats",
+            calls / seconds,
+            "calls/s",
+            measured="req.seq",
+        )
+        report.add(
+            "ref.req.seq.p99",
+            "ref: raw request-reply sequential p99",
+            "nats",
+            percentile(latencies, 0.99) * 1e3,
+            "ms",
+        )
+        total, concurrency = calls * 4, args.rpc_concurrency
+        progress(f"[nats] reference: raw request-reply, {total:,} with {concurrency} in flight")
+        seconds, latencies = await timed_calls(request, total, concurrency, max(60.0, total / 100))
+        report.add(
+            "ref.req.conc",
+            f"ref: raw request-reply, {concurrency} in flight",
+            "nats",
+            total / seconds,
+            "calls/s",
+            measured="req.conc",
+        )
+        report.add(
+            "ref.req.conc.p99",
+            f"ref: raw request-reply {concurrency} in flight p99",
+            "nats",
+            percentile(latencies, 0.99) * 1e3,
+            "ms",
+            measured="req.p99",
+        )
+
+        await js.add_stream(StreamConfig(name=RAW_STREAM, subjects=[RAW_SUBJECT]))
+        n = args.events
+
+        async def publish(number: int) -> None:
+            await js.publish(RAW_SUBJECT, payload, headers={"Nats-Msg-Id": f"raw-{number}"})
+
+        progress(f"[nats] reference: raw JetStream publish, {n:,} with 256 in flight")
+        seconds, _ = await timed_calls(publish, n, RAW_PUBLISH_IN_FLIGHT, max(60.0, n / 100))
+        stored = (await js.stream_info(RAW_STREAM)).state.messages
+        assert stored == n, f"{RAW_STREAM} holds {stored} messages, expected {n}"
+        report.add(
+            "ref.js.publish",
+            "ref: raw JetStream publish+ack, 256 in flight",
+            "nats",
+            n / seconds,
+            "msgs/s",
+            measured="js.publish",
+        )
+
+        progress(f"[nats] reference: raw pull consumer, fetch(100) + ack() over {n:,}")
+        sub = await js.pull_subscribe(RAW_SUBJECT, durable="bench-raw", stream=RAW_STREAM)
+        acked = 0
+        start = time.perf_counter()
+        for _ in range(n // 100 + 100):  # bounded: each fetch returns up to 100
+            for msg in await sub.fetch(100, timeout=5.0):
+                await msg.ack()
+                acked += 1
+            if acked >= n:
+                break
+        await nc.flush()
+        seconds = time.perf_counter() - start
+        if acked < n:
+            raise BenchError(f"raw pull consumer: {acked}/{n} messages")
+        report.add(
+            "ref.pull",
+            "ref: raw pull consumer fetch(100)+ack()",
+            "nats",
+            acked / seconds,
+            "msgs/s",
+            measured="pull",
+        )
+    finally:
+        with contextlib.suppress(Exception):
+            await js.delete_stream(RAW_STREAM)
+        await responder.close()
+        await nc.close()
+
+
+async def reference_database(db: Database, report: Report, backend: str) -> None:
+    """One unit of work (`db.session()`) per primary-key lookup: the floor of anything that
+    opens a transaction per item, as the consumer does per event."""
+    async with db.session(write=False) as session:
+        ids = list(await session.scalars(sa.select(outbox.c.id).limit(DB_LOOKUPS)))
+    query = sa.select(outbox.c.subject).where(outbox.c.id == sa.bindparam("id"))
+    progress(f"[{backend}] reference: {len(ids):,} db.session() units of work, 1 lookup each")
+    start = time.perf_counter()
+    for event_id in ids:
+        async with db.session(write=False) as session:
+            await session.scalar(query, {"id": event_id})
+    seconds = time.perf_counter() - start
+    report.add(
+        "ref.session",
+        "ref: db.session() per PK lookup",
+        backend,
+        len(ids) / seconds,
+        "ops/s",
+        measured="session.sqlite" if backend == "sqlite" else None,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -217,36 +413,34 @@ async def fill_outbox(db: Database, tracer: Tracer, events: Sequence[CloudEvent]
     return time.perf_counter() - start
 
 
-@dataclass
-class RelayRun:
-    seconds: float
-    passes: int
-    first_pass_ms: float
-    last_full_pass_ms: float
+async def drain_outbox(relay: OutboxRelay, expected: int, limit: float) -> tuple[float, str]:
+    """Call `publish_pending` until it returns 0, bounded in passes and in time.
 
-
-async def drain_outbox(relay: OutboxRelay, expected: int, deadline: float) -> RelayRun:
-    """Call `publish_pending` until it returns 0, bounded in passes and in time."""
+    Returns the seconds and a note on the passes (first and last full pass).
+    """
     max_passes = math.ceil(expected / relay.batch_size) + 20
-    durations: list[tuple[int, float]] = []
-    published = 0
+    full_passes: list[float] = []
+    published = passes = 0
     start = time.perf_counter()
-    for _ in range(max_passes):
+    while passes < max_passes:
+        passes += 1
         t0 = time.perf_counter()
         sent = await relay.publish_pending()
-        durations.append((sent, time.perf_counter() - t0))
+        if sent == relay.batch_size:
+            full_passes.append(time.perf_counter() - t0)
         published += sent
         if sent == 0:
             break
-        if time.perf_counter() - start > deadline:
-            raise BenchError(f"relay: {published}/{expected} published after {deadline:.0f} s")
+        if time.perf_counter() - start > limit:
+            raise BenchError(f"relay: {published}/{expected} published after {limit:.0f} s")
     else:
         raise BenchError(f"relay: still publishing after {max_passes} passes")
     seconds = time.perf_counter() - start
-    if published != expected:
-        raise BenchError(f"relay published {published} events, expected {expected}")
-    full = [d for n, d in durations if n == relay.batch_size] or [durations[0][1]]
-    return RelayRun(seconds, len(durations), full[0] * 1000, full[-1] * 1000)
+    assert published == expected, f"relay published {published} events, expected {expected}"
+    note = f"{passes} passes"
+    if full_passes:
+        note += f"; full pass {full_passes[0] * 1e3:.0f} ms first, {full_passes[-1] * 1e3:.0f} last"
+    return seconds, note
 
 
 async def count(db: Database, query: sa.Select[Any]) -> int:
@@ -255,18 +449,13 @@ async def count(db: Database, query: sa.Select[Any]) -> int:
 
 
 async def bench_outbox(
-    db: Database,
-    js: JetStreamContext,
-    telemetry: Telemetry,
-    report: Report,
-    backend: str,
-    n: int,
-    nc: Any,
+    db: Database, nc: NATS, telemetry: Telemetry, report: Report, backend: str, n: int
 ) -> None:
+    js = nc.jetstream()
     for batch_size in (256, 1024):
         await reset_stream_and_outbox(db, js)
         events = make_events(n, f"{backend}-b{batch_size}")
-        progress(f"[{backend}] enqueue {n:,} events, relay with batch_size={batch_size}")
+        progress(f"[{backend}] enqueue {n:,} events, then relay with batch_size={batch_size}")
         seconds = await fill_outbox(db, telemetry.tracer, events)
         if batch_size == 256:
             report.add(
@@ -275,28 +464,24 @@ async def bench_outbox(
                 backend,
                 n / seconds,
                 "events/s",
-                baseline="enqueue.sqlite" if backend == "sqlite" else None,
+                measured="aiosqlite" if backend == "sqlite" else None,
             )
         relay = OutboxRelay(db, nc, js, telemetry, batch_size=batch_size)
-        run = await drain_outbox(relay, n, deadline=max(60.0, n / 200))
+        seconds, note = await drain_outbox(relay, n, limit=max(60.0, n / 200))
         stored = (await js.stream_info(STREAM)).state.messages
         assert stored == n, f"stream {STREAM} holds {stored} messages, expected {n}"
-        unpublished = await count(
-            db,
-            sa.select(sa.func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)),
-        )
-        assert unpublished == 0, f"{unpublished} outbox rows left unpublished"
+        unpublished = outbox.c.published_at.is_(None)
+        left = await count(db, sa.select(sa.func.count()).select_from(outbox).where(unpublished))
+        assert left == 0, f"{left} outbox rows left unpublished"
         report.add(
             f"relay.b{batch_size}",
             f"outbox relay -> JetStream, batch {batch_size}",
             backend,
-            n / run.seconds,
+            n / seconds,
             "events/s",
-            baseline="relay",
-            note=(
-                f"{run.passes} passes, full pass {run.first_pass_ms:.0f} ms first"
-                f" / {run.last_full_pass_ms:.0f} ms last"
-            ),
+            reference="ref.js.publish",
+            measured="js.publish",
+            note=note,
         )
 
 
@@ -320,7 +505,7 @@ async def consume(
     durable: str,
     handler: EventHandler,
     target: int,
-    deadline: float,
+    limit: float,
 ) -> tuple[int, float]:
     """Bind a fresh durable and run it until its inbox holds at least `target` events.
 
@@ -337,8 +522,8 @@ async def consume(
         while (done := await count(db, applied)) < target:
             if task.done():
                 raise BenchError(f"consumer {durable} stopped: {task.exception()!r}")
-            if time.perf_counter() - start > deadline:
-                raise BenchError(f"consumer {durable}: {done}/{target} applied in {deadline:.0f} s")
+            if time.perf_counter() - start > limit:
+                raise BenchError(f"consumer {durable}: {done}/{target} applied in {limit:.0f} s")
             await asyncio.sleep(POLL_INTERVAL)
         seconds = time.perf_counter() - start
     finally:
@@ -356,24 +541,32 @@ async def bench_consumer(
     target: int,
 ) -> None:
     for label, handler in (("insert", tally_handler), ("noop", noop_handler)):
-        progress(f"[{backend}] consumer ({label} handler), {target:,} events from a fresh durable")
+        durable = f"bench-{backend}-{label}"
+        progress(f"[{backend}] consumer ({label} handler), {target:,} events, fresh durable")
         done, seconds = await consume(
             db,
             js,
             telemetry,
-            durable=f"bench-{backend}-{label}",
+            durable=durable,
             handler=handler,
             target=target,
-            deadline=max(60.0, target / 100),
+            limit=max(60.0, target / 50),
         )
-        durable = inbox.c.consumer == f"bench-{backend}-{label}"
-        inbox_rows = await count(db, sa.select(sa.func.count()).select_from(inbox).where(durable))
         if handler is tally_handler:
             rows = await count(db, sa.select(sa.func.count()).select_from(tally))
-            assert rows == inbox_rows, f"tally holds {rows} rows, the inbox {inbox_rows}"
+            in_inbox = await count(
+                db, sa.select(sa.func.count()).select_from(inbox).where(inbox.c.consumer == durable)
+            )
+            assert rows == in_inbox, f"tally holds {rows} rows, the inbox {in_inbox}"
         what = "consumer, handler inserts 1 row" if label == "insert" else "consumer, no-op handler"
         report.add(
-            f"consumer.{label}", what, backend, done / seconds, "events/s", baseline="consumer"
+            f"consumer.{label}",
+            what,
+            backend,
+            done / seconds,
+            "events/s",
+            reference="ref.session",
+            measured="pull",
         )
 
 
@@ -390,63 +583,85 @@ async def echo(request: Echo) -> Echo:
     return request
 
 
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    rank = max(1, math.ceil(q * len(sorted_values)))
-    return sorted_values[rank - 1]
+async def reachable(client: RpcClient, request: Echo, attempts: int = 50) -> None:
+    """Call until the endpoint answers (a fresh subscription can take a moment to be seen)."""
+    for _ in range(attempts - 1):
+        try:
+            await client.call(RPC_SUBJECT, request, Echo)
+            return
+        except RpcNoResponder:
+            await asyncio.sleep(0.02)  # bounded: `attempts` tries
+    await client.call(RPC_SUBJECT, request, Echo)
 
 
 async def bench_rpc(
-    nats_url: str, telemetry: Telemetry, report: Report, calls: int, concurrency: int
+    nats_url: str, telemetry: Telemetry, report: Report, args: argparse.Namespace
 ) -> None:
     server_nc = await connect_nats(nats_url, name="bench-rpc-server")
     client_nc = await connect_nats(nats_url, name="bench-rpc-client")
     server = RpcServer(server_nc, telemetry, name="bench", version="0.1.0")
     try:
         await server.start([RpcEndpoint(RPC_SUBJECT, Echo, echo)])
+        # start() returns before nats-server has the endpoint's subscription (add_endpoint
+        # does not flush): without this, the first call can fail with RpcNoResponder.
+        await server_nc.flush()
         client = RpcClient(client_nc, telemetry)
         request = Echo(seq=0, text=BLOB)
+        await reachable(client, request)
 
-        async def one(seq: int) -> float:
-            t0 = time.perf_counter()
+        async def call(seq: int) -> None:
             reply = await client.call(RPC_SUBJECT, request.model_copy(update={"seq": seq}), Echo)
-            elapsed = time.perf_counter() - t0
-            if reply.seq != seq or len(reply.text) != len(BLOB):
+            if reply.seq != seq or reply.text != BLOB:
                 raise BenchError(f"RPC echo answered {reply.seq} to {seq}")
-            return elapsed
 
-        progress(f"[nats] RPC: {RPC_WARMUP} warm-up, {calls:,} sequential calls")
         for seq in range(RPC_WARMUP):
-            await one(seq)
-        start = time.perf_counter()
-        latencies = sorted([await one(seq) for seq in range(calls)])
-        seconds = time.perf_counter() - start
-        p50, p99 = percentile(latencies, 0.5) * 1e3, percentile(latencies, 0.99) * 1e3
+            await call(seq)
+        calls = args.rpc_calls
+        progress(f"[nats] RPC: {calls:,} sequential calls after {RPC_WARMUP} warm-up")
+        seconds, latencies = await timed_calls(call, calls, 1, max(60.0, calls / 100))
         what = "RPC 1 KB echo, sequential"
-        report.add("rpc.seq.rate", what, "nats", calls / seconds, "calls/s", baseline="rpc.seq")
-        report.add("rpc.seq.p50", f"{what}, p50", "nats", p50, "ms")
-        report.add("rpc.seq.p99", f"{what}, p99", "nats", p99, "ms", baseline="rpc.p99")
+        report.add(
+            "rpc.seq",
+            what,
+            "nats",
+            calls / seconds,
+            "calls/s",
+            reference="ref.req.seq",
+            measured="req.seq",
+        )
+        report.add("rpc.seq.p50", f"{what}, p50", "nats", percentile(latencies, 0.5) * 1e3, "ms")
+        report.add(
+            "rpc.seq.p99",
+            f"{what}, p99",
+            "nats",
+            percentile(latencies, 0.99) * 1e3,
+            "ms",
+            reference="ref.req.seq.p99",
+        )
 
-        total = calls * 4
+        total, concurrency = calls * 4, args.rpc_concurrency
         progress(f"[nats] RPC: {total:,} calls, {concurrency} in flight")
-        queue = iter(range(total))
-        results: list[float] = []
-
-        async def caller() -> None:
-            for seq in queue:
-                results.append(await one(seq))
-
-        start = time.perf_counter()
-        async with asyncio.timeout(max(60.0, total / 100)):
-            await asyncio.gather(*(caller() for _ in range(concurrency)))
-        seconds = time.perf_counter() - start
-        results.sort()
-        assert len(results) == total
-        p50, p99 = percentile(results, 0.5) * 1e3, percentile(results, 0.99) * 1e3
+        seconds, latencies = await timed_calls(call, total, concurrency, max(60.0, total / 100))
         what = f"RPC 1 KB echo, {concurrency} in flight"
-        report.add("rpc.conc.rate", what, "nats", total / seconds, "calls/s", baseline="rpc.conc")
-        report.add("rpc.conc.p50", f"{what}, p50", "nats", p50, "ms")
-        report.add("rpc.conc.p99", f"{what}, p99", "nats", p99, "ms")
+        report.add(
+            "rpc.conc",
+            what,
+            "nats",
+            total / seconds,
+            "calls/s",
+            reference="ref.req.conc",
+            measured="req.conc",
+        )
+        report.add("rpc.conc.p50", f"{what}, p50", "nats", percentile(latencies, 0.5) * 1e3, "ms")
+        report.add(
+            "rpc.conc.p99",
+            f"{what}, p99",
+            "nats",
+            percentile(latencies, 0.99) * 1e3,
+            "ms",
+            reference="ref.req.conc.p99",
+            measured="req.p99",
+        )
     finally:
         await server.stop()
         await client_nc.close()
@@ -524,10 +739,10 @@ async def bench_backend(
     db = await migrated(url)
     nc = await connect_nats(nats_url, name=f"bench-{backend}")
     try:
-        js = nc.jetstream()
-        await ensure_streams(js)
-        await bench_outbox(db, js, telemetry, report, backend, args.events, nc)
-        await bench_consumer(db, js, telemetry, report, backend, args.consumer_events)
+        await ensure_streams(nc.jetstream())
+        await bench_outbox(db, nc, telemetry, report, backend, args.events)
+        await reference_database(db, report, backend)
+        await bench_consumer(db, nc.jetstream(), telemetry, report, backend, args.consumer_events)
     finally:
         await nc.close()
         await db.dispose()
@@ -545,23 +760,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             " consumer, RPC) on this machine, against its own nats-server."
         ),
     )
-    parser.add_argument("--events", type=int, default=20_000, help="events (default 20000)")
     parser.add_argument(
-        "--rpc-calls",
-        type=int,
-        default=5_000,
-        help="sequential RPC calls (default 5000); 4x as many run with --rpc-concurrency in flight",
+        "--events", type=int, default=20_000, metavar="N", help="outbox events (default 20000)"
     )
     parser.add_argument(
         "--consumer-events",
         type=int,
         default=5_000,
         metavar="N",
-        help="events each consumer run applies before it is timed and stopped"
-        " (default 5000; 0 = all --events). The consumer runs near 300-500/s here, so all"
-        " 20,000 in 4 runs would take 3-4 minutes",
+        help="events each consumer run applies before it is stopped (default 5000; 0 = all"
+        " --events). Consumers run near 220-390 events/s here: all 20,000 in the 4 runs would"
+        " take 4-5 minutes",
     )
-    parser.add_argument("--rpc-concurrency", type=int, default=32, help="default 32")
+    parser.add_argument(
+        "--rpc-calls",
+        type=int,
+        default=5_000,
+        metavar="N",
+        help="sequential RPC calls (default 5000); 4x as many run with --rpc-concurrency",
+    )
+    parser.add_argument(
+        "--rpc-concurrency", type=int, default=32, metavar="N", help="callers (default 32)"
+    )
     parser.add_argument(
         "--postgres",
         metavar="URL",
@@ -577,93 +797,121 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def code_revision() -> str:
+    """The commit measured, and whether pangolin_core had uncommitted changes."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "libs/core"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (not a git checkout)"
+    return f"{head}" + (" + uncommitted changes in libs/core" if dirty else "")
+
+
 def nats_server_version() -> str:
     out = subprocess.run(
         [str(nats_server_binary()), "--version"], capture_output=True, text=True, timeout=10
     )
-    return out.stdout.strip() or out.stderr.strip()
+    return (out.stdout or out.stderr).strip()
 
 
 async def main(args: argparse.Namespace, loop_name: str) -> int:
     configure_logging(level="WARNING", json=False)
-    # Closing our connections at the end is not news.
+    # Our own connections closing at the end is not news.
     logging.getLogger("pangolin_core.messaging.connection").setLevel(logging.ERROR)
-    load_before = os.getloadavg()
-    telemetry = setup_telemetry("bench")
+    telemetry = setup_telemetry("bench")  # no exporter: spans are made, then dropped
     report = Report()
-    notes: list[str] = []
+    databases: list[str] = []
     admin_url, required = postgres_admin_url(args)
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="pangolin-bench-") as tmp:
         server = NatsServer(Path(tmp) / "nats").start()
         try:
-            notes.append(f"{nats_server_version()} on {server.url} (own, JetStream file store)")
+            await reference_nats(server.url, report, args)
+            databases.append(f"sqlite: SQLite {sqlite3.sqlite_version}, a file in a temp dir")
             sqlite_url = f"sqlite:///{tmp}/bench.db"
-            notes.append(f"sqlite: SQLite {sqlite3.sqlite_version}, file in a temp dir, WAL")
             await bench_backend("sqlite", sqlite_url, server.url, telemetry, report, args)
             if admin_url is not None:
                 try:
                     async with postgres_database(admin_url) as (pg_url, pg_version):
                         shown = make_url(pg_url).render_as_string(hide_password=True)
-                        notes.append(f"postgresql: PostgreSQL {pg_version}, {shown} (dropped)")
+                        databases.append(f"postgresql: PostgreSQL {pg_version}, {shown}, dropped")
                         await bench_backend(
                             "postgresql", pg_url, server.url, telemetry, report, args
                         )
                 except (OSError, asyncpg.PostgresError) as exc:
                     if required:
                         raise
-                    notes.append(f"postgresql: skipped, {DEFAULT_POSTGRES}: {exc!r}")
+                    databases.append(f"postgresql: skipped, {DEFAULT_POSTGRES}: {exc!r}")
             else:
-                notes.append("postgresql: skipped (--no-postgres, or nothing on 127.0.0.1:5432)")
-            await bench_rpc(server.url, telemetry, report, args.rpc_calls, args.rpc_concurrency)
+                databases.append("postgresql: skipped (--no-postgres, or none on 127.0.0.1:5432)")
+            await bench_rpc(server.url, telemetry, report, args)
+            nats_note = f"{nats_server_version()}, own server on {server.url}, JetStream on disk"
         finally:
             server.stop()
             telemetry.shutdown()
     elapsed = time.perf_counter() - started
-    load_after = os.getloadavg()
+    load_after = os.getloadavg()[0]
 
     command = shlex.join(["python", *sys.argv])
     print()
     print("Pangolin messaging backbone")
-    print(f"command:    {command}")
+    print(f"command:   {command}")
     print(
-        f"machine:    {os.cpu_count()} CPUs, {platform.system()} {platform.machine()},"
+        f"machine:   {os.cpu_count()} CPUs, {platform.system()} {platform.machine()},"
         f" Python {platform.python_version()}, event loop {loop_name}"
     )
-    print(f"nats:       nats-py {version('nats-py')}, {notes[0]}")
-    for note in notes[1:]:
-        print(f"database:   {note}")
+    print(f"code:      {code_revision()}")
+    print(f"nats:      nats-py {version('nats-py')}, {nats_note}")
+    for note in databases:
+        print(f"database:  {note}")
     print(
-        f"workload:   {args.events:,} events of 1 KB data through the outbox, consumers stopped"
-        f" after {args.consumer_events:,}; RPC {args.rpc_calls:,} sequential"
-        f" + {args.rpc_calls * 4:,} with {args.rpc_concurrency} in flight"
+        f"workload:  {args.events:,} events of 1 KB data through the outbox; consumers stopped"
+        f" after {args.consumer_events:,}; RPC {args.rpc_calls:,} sequential + "
+        f"{args.rpc_calls * 4:,} with {args.rpc_concurrency} in flight; client and server"
+        " in this one process"
     )
     print(
-        f"run:        {elapsed:.0f} s; load average {load_before[0]:.2f} before,"
-        f" {load_after[0]:.2f} after (other work on this machine skews the figures)"
+        f"run:       {elapsed:.0f} s; load average {load_before:.2f} before, {load_after:.2f}"
+        " after (other work on this machine skews the figures)"
     )
     print()
     print(report.table())
+    for figure in report.figures:
+        if figure.note:
+            print(f"note: {figure.what} [{figure.backend}]: {figure.note}")
     if args.json:
+        summary = {
+            "command": command,
+            "code": code_revision(),
+            "event_loop": loop_name,
+            "cpus": os.cpu_count(),
+            "events": args.events,
+            "consumer_events": args.consumer_events,
+            "rpc_calls": args.rpc_calls,
+            "rpc_concurrency": args.rpc_concurrency,
+            "seconds": round(elapsed, 1),
+            "load_average": [round(load_before, 2), round(load_after, 2)],
+            "databases": databases,
+            "figures": report.as_json(),
+        }
         print()
-        print(
-            json.dumps(
-                {
-                    "command": command,
-                    "event_loop": loop_name,
-                    "cpus": os.cpu_count(),
-                    "events": args.events,
-                    "consumer_events": args.consumer_events,
-                    "load_average": [round(load_before[0], 2), round(load_after[0], 2)],
-                    "rpc_calls": args.rpc_calls,
-                    "rpc_concurrency": args.rpc_concurrency,
-                    "seconds": round(elapsed, 1),
-                    "notes": notes,
-                    "figures": [{**asdict(f), "value": round(f.value, 3)} for f in report.figures],
-                },
-                indent=2,
-            )
-        )
+        print(json.dumps(summary, indent=2))
     return 0
 
 
