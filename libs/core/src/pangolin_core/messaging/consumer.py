@@ -160,11 +160,13 @@ class EventConsumer:
         await msg.ack()
 
     async def _apply_once(self, event: CloudEvent, subject: str) -> bool:
-        """Apply the event unless the inbox says it was; False for a duplicate."""
+        """Apply the event unless the inbox says it was; False for a duplicate.
+
+        The inbox row goes in first: its primary key refuses a second copy (the unit of work
+        turns that into `Conflict`), so a duplicate costs no extra query up front.
+        """
         try:
             async with self.db.session() as session:
-                if await self._seen(session, event.id):
-                    return False
                 await session.exec(
                     sa.insert(inbox).values(
                         consumer=self.spec.durable,
@@ -175,7 +177,7 @@ class EventConsumer:
                 )
                 await self.spec.handler(session, event)
         except Conflict:
-            # Another replica applied it between our check and our commit.
+            # Seen before, or the handler's own constraint failed: the inbox tells which.
             async with self.db.session(write=False) as session:
                 if await self._seen(session, event.id):
                     return False

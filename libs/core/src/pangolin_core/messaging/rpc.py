@@ -86,6 +86,9 @@ class RpcServer:
             await self._service.add_endpoint(
                 name=endpoint.name, subject=endpoint.subject, handler=self._handler(endpoint)
             )
+        # The server knows our subscriptions only after a round trip: without it, a call
+        # made right after start() can find no responder.
+        await self.nc.flush()
 
     async def stop(self) -> None:
         if self._service is not None:
