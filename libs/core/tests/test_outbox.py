@@ -159,3 +159,11 @@ async def test_a_batch_enqueued_in_one_transaction_is_published_whole(
     assert await relay.publish_pending() == 500
     assert await relay.publish_pending() == 0
     assert await stream_messages(nats_url) == 1500
+
+
+async def test_an_event_no_stream_carries_is_refused_before_commit(db: Database) -> None:
+    event = CloudEvent(source="/test", type="species.rpc.match")
+    with pytest.raises(ValueError, match=r"no stream carries 'species\.rpc\.match'"):
+        async with db.session() as session:
+            await enqueue(session, event)
+    assert await unpublished(db) == 0

@@ -13,7 +13,7 @@ from opentelemetry.trace import SpanKind
 from pydantic import BaseModel
 
 from pangolin_core.errors import NotFound
-from pangolin_core.messaging.connection import connect_nats
+from pangolin_core.messaging.connection import connect_nats, ensure_streams
 from pangolin_core.messaging.rpc import (
     RpcClient,
     RpcEndpoint,
@@ -68,6 +68,20 @@ async def test_a_call_gets_the_typed_answer(
         "species.rpc.match", MatchRequest(name="Python regius"), MatchResponse
     )
     assert answer == MatchResponse(taxon_id=4455, name="Python regius")
+
+
+async def test_streams_do_not_swallow_requests_on_their_domain(
+    nc: NATS, telemetry: Telemetry, species_rpc: RpcServer
+) -> None:
+    """With the SPECIES stream declared, `species.rpc.match` still reaches the responder
+    (a stream on `species.>` would store the request and answer with a publish ack)."""
+    await ensure_streams(nc.jetstream())
+    answer = await RpcClient(nc, telemetry).call(
+        "species.rpc.match", MatchRequest(name="Python regius"), MatchResponse
+    )
+    assert answer.taxon_id == 4455
+    info = await nc.jetstream().stream_info("SPECIES")
+    assert info.state.messages == 0
 
 
 async def test_a_domain_error_comes_back_typed_with_its_status(

@@ -18,18 +18,66 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class StreamSpec:
+    """A domain's stream. It lists the entities whose events it carries
+    (`<domain>.<entity>.<event>`) instead of taking `<domain>.>`, because request-reply
+    subjects (`<domain>.rpc.<verb>`) share the domain prefix: a stream on `species.>` would
+    store every `species.rpc.match` request and answer it with a publish acknowledgement
+    before the real responder could."""
+
     name: str
-    subjects: tuple[str, ...]
+    domain: str
+    entities: tuple[str, ...]
     description: str
+
+    @property
+    def subjects(self) -> tuple[str, ...]:
+        return tuple(f"{self.domain}.{entity}.>" for entity in self.entities)
+
+    def carries(self, subject: str) -> bool:
+        domain, _, rest = subject.partition(".")
+        return domain == self.domain and rest.split(".", 1)[0] in self.entities
 
 
 # One stream per domain; declared by every app at start-up (create or update, idempotent).
+# A new kind of entity is added here before its first event (`enqueue` checks).
 STREAMS: tuple[StreamSpec, ...] = (
-    StreamSpec("SPECIES", ("species.>",), "species-ref: taxa, listings, quotas, suspensions"),
-    StreamSpec("PERMITS", ("permits.>",), "permit-verify: permits, endorsements, verifications"),
-    StreamSpec("RISK", ("risk.>",), "risk-score: assessments, outcomes, profiles"),
-    StreamSpec("INTEL", ("intel.>",), "intel-share: records, revocations, watchlists"),
+    StreamSpec(
+        "SPECIES",
+        "species",
+        ("taxon", "listing", "quota", "suspension", "reservation", "guide", "publication"),
+        "species-ref: taxa, listings, quotas, suspensions, guides, publications",
+    ),
+    StreamSpec(
+        "PERMITS",
+        "permits",
+        ("permit", "verification", "endorsement"),
+        "permit-verify: permits, verifications, endorsements",
+    ),
+    StreamSpec(
+        "RISK",
+        "risk",
+        ("assessment", "outcome", "profile"),
+        "risk-score: assessments, inspection outcomes, targeting profiles",
+    ),
+    StreamSpec(
+        "INTEL",
+        "intel",
+        ("record", "watchlist", "sighting", "proposal"),
+        "intel-share: records, revocations, watchlists, sightings",
+    ),
 )
+
+
+def stream_for(subject: str) -> StreamSpec:
+    """The stream that stores events on `subject`; a subject no stream carries is a bug."""
+    for spec in STREAMS:
+        if spec.carries(subject):
+            return spec
+    raise ValueError(
+        f"no stream carries {subject!r}: add its entity to "
+        "pangolin_core.messaging.connection.STREAMS"
+    )
+
 
 # The JetStream publish dedupe window: a relay restarting inside it never stores a duplicate.
 # Beyond it the consumers' inbox still applies each event once.

@@ -27,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pangolin_core.contracts.envelope import CloudEvent
 from pangolin_core.db import Database
+from pangolin_core.messaging.connection import stream_for
 from pangolin_core.messaging.tables import outbox
 from pangolin_core.telemetry import Telemetry, extract_context, inject_context
 
@@ -46,6 +47,8 @@ async def enqueue(session: AsyncSession, event: CloudEvent) -> None:
 
 async def enqueue_many(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
     """`enqueue` for a batch (a bulk load): one statement per 1,000 events."""
+    for event in events:
+        stream_for(event.type)  # refuse, in the caller's transaction, an event with no stream
     headers: dict[str, str] = {}
     inject_context(headers)
     now = datetime.now(UTC)
