@@ -12,12 +12,19 @@ from pangolin_core.service import ServiceDefinition, ServiceRuntime, create_serv
 from pangolin_core.telemetry import Telemetry
 from species_ref.codes.router import router as codes_router
 from species_ref.codes.service import read_code_lists
+from species_ref.matching.router import router as matching_router
+from species_ref.matching.rpc import rpc_endpoints
+from species_ref.matching.service import load_name_index
+from species_ref.seed import seed
 from species_ref.settings import SpeciesRefSettings
+from species_ref.taxa.router import router as taxa_router
 
 
 @asynccontextmanager
 async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
     runtime.extras["code_lists"] = read_code_lists()
+    async with runtime.db.session(write=False) as session:
+        runtime.extras["name_index"] = await load_name_index(session)
     yield
 
 
@@ -29,8 +36,10 @@ DEFINITION = ServiceDefinition(
         " suspensions, code lists."
     ),
     migrations=Path(__file__).parent / "migrations",
-    routers=[codes_router],
+    routers=[codes_router, taxa_router, matching_router],
+    rpc_endpoints=rpc_endpoints,
     lifespan=lifespan,
+    seed=seed,
 )
 
 

@@ -1,0 +1,110 @@
+"""SQL of the taxa domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from species_ref.taxa.models import Distribution, ListingChange, TaxonConcept, TaxonName
+
+_CHUNK = 2000
+
+
+async def count_taxa(session: AsyncSession) -> int:
+    return int(await session.scalar(sa.select(sa.func.count()).select_from(TaxonConcept)) or 0)
+
+
+async def _insert(session: AsyncSession, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), _CHUNK):
+        await session.exec(sa.insert(table), params=list(rows[start : start + _CHUNK]))
+
+
+async def insert_taxa(
+    session: AsyncSession,
+    *,
+    concepts: Sequence[dict[str, Any]],
+    names: Sequence[dict[str, Any]],
+    listings: Sequence[dict[str, Any]],
+    distributions: Sequence[dict[str, Any]],
+) -> None:
+    """Bulk insert (executemany in chunks): the concepts first, for the foreign keys."""
+    for model, rows in (
+        (TaxonConcept, concepts),
+        (TaxonName, names),
+        (ListingChange, listings),
+        (Distribution, distributions),
+    ):
+        await _insert(session, table_of(model), rows)
+
+
+def table_of(model: type[object]) -> sa.Table:
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+async def get_taxon(session: AsyncSession, taxon_id: int) -> TaxonConcept | None:
+    return await session.get(TaxonConcept, taxon_id)
+
+
+async def names_of(session: AsyncSession, taxon_id: int) -> list[TaxonName]:
+    query = select(TaxonName).where(TaxonName.taxon_id == taxon_id).order_by(col(TaxonName.id))
+    return list(await session.exec(query))
+
+
+async def listings_of(
+    session: AsyncSession, taxon_id: int, *, current_only: bool
+) -> list[ListingChange]:
+    query = select(ListingChange).where(ListingChange.taxon_id == taxon_id)
+    if current_only:
+        query = query.where(col(ListingChange.is_current).is_(True))
+    return list(
+        await session.exec(query.order_by(col(ListingChange.appendix), col(ListingChange.id)))
+    )
+
+
+async def distributions_of(session: AsyncSession, taxon_id: int) -> list[Distribution]:
+    query = (
+        select(Distribution)
+        .where(Distribution.taxon_id == taxon_id)
+        .order_by(col(Distribution.country), col(Distribution.tag))
+    )
+    return list(await session.exec(query))
+
+
+async def current_appendices(
+    session: AsyncSession, taxon_ids: Sequence[int]
+) -> dict[int, list[str]]:
+    query = (
+        select(ListingChange.taxon_id, ListingChange.appendix)
+        .where(col(ListingChange.taxon_id).in_(taxon_ids), col(ListingChange.is_current).is_(True))
+        .order_by(col(ListingChange.appendix))
+    )
+    found: dict[int, list[str]] = {taxon_id: [] for taxon_id in taxon_ids}
+    for taxon_id, appendix in await session.exec(query):
+        if appendix not in found[taxon_id]:
+            found[taxon_id].append(appendix)
+    return found
+
+
+async def page_of_taxa(
+    session: AsyncSession,
+    *,
+    name: str | None,
+    updated_since: datetime | None,
+    after_id: int | None,
+    limit: int,
+) -> list[TaxonConcept]:
+    """Taxa by id, keyset-paginated (`after_id`), optionally by exact name (any case)."""
+    query = select(TaxonConcept)
+    if name is not None:
+        query = query.where(sa.func.lower(TaxonConcept.full_name) == name.strip().lower())
+    if updated_since is not None:
+        query = query.where(col(TaxonConcept.updated_at) >= updated_since)
+    if after_id is not None:
+        query = query.where(col(TaxonConcept.id) > after_id)
+    return list(await session.exec(query.order_by(col(TaxonConcept.id)).limit(limit)))
