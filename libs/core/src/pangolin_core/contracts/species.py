@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from pangolin_core.contracts.envelope import EventData
 
@@ -58,3 +59,62 @@ class NameMatch(BaseModel):
 
 class MatchResponse(BaseModel):
     results: list[NameMatch]
+
+
+class StatusQuery(BaseModel):
+    """One specimen: a name (as declared) or a taxon id, the date and the country of origin."""
+
+    name: str | None = Field(None, min_length=1, max_length=500)
+    taxon_id: int | None = None
+    as_of: date | None = Field(None, description="Default: today (UTC)")
+    country: str | None = Field(None, pattern=r"^[A-Z0-9]{2}$", description="Origin, ISO 3166")
+    kingdom: str | None = Field(None, max_length=50)
+
+    @model_validator(mode="after")
+    def _one_identifier(self) -> StatusQuery:
+        if (self.name is None) == (self.taxon_id is None):
+            raise ValueError("give either name or taxon_id")
+        return self
+
+
+class StatusRequest(BaseModel):
+    """`POST /v1/species/status` and `species.rpc.status`: up to 1,000 specimens at once."""
+
+    queries: list[StatusQuery] = Field(min_length=1, max_length=MAX_MATCH_BATCH)
+
+
+class ListingInForce(BaseModel):
+    appendix: str
+    effective_at: date | None
+    party: str | None
+    annotation: str | None
+    hash_annotation: str | None
+    source: str
+
+
+class SpeciesStatus(BaseModel):
+    """The CITES status of one specimen. `appendix` is None when the taxon is not listed, or
+    when a split listing cannot be settled (`determined_by`, `reason` say which)."""
+
+    query: StatusQuery
+    taxon_id: int | None
+    full_name: str | None
+    rank: str | None
+    match_type: str
+    match_confidence: int
+    as_of: date
+    country: str | None
+    listed: bool
+    appendix: str | None
+    determined_by: str
+    reason: str
+    listings: list[ListingInForce]
+    not_covered_yet: list[str] = Field(
+        default_factory=list,
+        description="Parts of the status this version does not answer yet: do not read their "
+        "absence as 'none'.",
+    )
+
+
+class StatusResponse(BaseModel):
+    results: list[SpeciesStatus]

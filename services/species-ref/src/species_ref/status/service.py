@@ -1,0 +1,108 @@
+"""Answering "which CITES controls apply to this specimen, from this country, on this date?"."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from pangolin_core.contracts.species import ListingInForce, SpeciesStatus, StatusQuery
+from pangolin_core.errors import InvalidInput
+from species_ref.codes.service import CodeListName, CodeLists
+from species_ref.matching.index import MatchType, NameIndex
+from species_ref.status.rules import Listing, applicable_appendix, in_force
+from species_ref.taxa import repository
+from species_ref.taxa.models import ListingChange
+
+# What the status does not answer yet (they come with the SAPI importers and the Species+
+# sync): a client must not read their absence as "none".
+NOT_COVERED_YET = ["quotas", "suspensions", "reservations", "id_guides", "appendix_iii_party"]
+
+
+def _rule_listing(change: ListingChange) -> Listing:
+    return Listing(
+        appendix=change.appendix,
+        change_type=change.change_type,
+        effective_at=change.effective_at,
+        is_current=change.is_current,
+        annotation=change.annotation,
+        party=change.party,
+        hash_annotation=change.hash_annotation,
+        source=change.source,
+    )
+
+
+def check_country(query: StatusQuery, codes: CodeLists, position: str = "country") -> None:
+    if query.country is not None and not codes.is_valid(CodeListName.COUNTRIES, query.country):
+        raise InvalidInput(
+            f"{query.country} is not a CITES country code.",
+            errors=[{"field": position, "message": "unknown country code", "type": "code"}],
+        )
+
+
+async def status_of(
+    *, session: AsyncSession, index: NameIndex, codes: CodeLists, query: StatusQuery
+) -> SpeciesStatus:
+    as_of = query.as_of or datetime.now(UTC).date()
+    if query.taxon_id is not None:
+        taxon = await repository.get_taxon(session, query.taxon_id)
+        match_type, confidence = ("EXACT", 100) if taxon else ("NONE", 0)
+    else:
+        assert query.name is not None
+        match = index.match(query.name, kingdom=query.kingdom)
+        match_type, confidence = match.match_type.value, match.confidence
+        found = match.taxon_id if match.match_type is not MatchType.AMBIGUOUS else None
+        taxon = await repository.get_taxon(session, found) if found is not None else None
+    if taxon is None:
+        reason = "several taxa bear this name" if match_type == "AMBIGUOUS" else "no such taxon"
+        return _status(query, as_of, match_type, confidence, reason=reason)
+    changes = await repository.listings_of(session, taxon.id, current_only=False)
+    forced = in_force([_rule_listing(change) for change in changes], as_of)
+    applicable = applicable_appendix(forced, query.country, codes.lists[CodeListName.COUNTRIES])
+    return SpeciesStatus(
+        query=query,
+        taxon_id=taxon.id,
+        full_name=taxon.full_name,
+        rank=taxon.rank,
+        match_type=match_type,
+        match_confidence=confidence,
+        as_of=as_of,
+        country=query.country,
+        listed=any(x.appendix != "NC" for x in forced),
+        appendix=applicable.appendix,
+        determined_by=applicable.determined_by.value,
+        reason=applicable.reason,
+        listings=[
+            ListingInForce(
+                appendix=x.appendix,
+                effective_at=x.effective_at,
+                party=x.party,
+                annotation=x.annotation,
+                hash_annotation=x.hash_annotation,
+                source=x.source,
+            )
+            for x in forced
+        ],
+        not_covered_yet=NOT_COVERED_YET,
+    )
+
+
+def _status(
+    query: StatusQuery, as_of: date, match_type: str, confidence: int, *, reason: str
+) -> SpeciesStatus:
+    return SpeciesStatus(
+        query=query,
+        taxon_id=None,
+        full_name=None,
+        rank=None,
+        match_type=match_type,
+        match_confidence=confidence,
+        as_of=as_of,
+        country=query.country,
+        listed=False,
+        appendix=None,
+        determined_by="no_taxon",
+        reason=reason,
+        listings=[],
+        not_covered_yet=NOT_COVERED_YET,
+    )
