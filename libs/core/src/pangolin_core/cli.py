@@ -153,11 +153,19 @@ class _Suite:
             self.nats.stop()
 
 
-def _wait_ready(suite: _Suite, urls: dict[str, str], timeout: float) -> None:
+class _StopRequested(Exception):
+    """Ctrl-C or SIGTERM arrived while the suite was starting."""
+
+    pass
+
+
+def _wait_ready(suite: _Suite, urls: dict[str, str], timeout: float, stop: threading.Event) -> None:
     deadline = time.monotonic() + timeout
     waiting = dict(urls)
     with httpx.Client(timeout=2.0) as client:
         while waiting:
+            if stop.is_set():
+                raise _StopRequested
             for name, base in list(waiting.items()):
                 process = suite.processes[name]
                 if process.poll() is not None:
@@ -170,7 +178,7 @@ def _wait_ready(suite: _Suite, urls: dict[str, str], timeout: float) -> None:
             if waiting and time.monotonic() > deadline:
                 raise TimeoutError(f"not ready after {timeout:.0f} s: {', '.join(waiting)}")
             if waiting:
-                time.sleep(0.1)  # polling /ready until each app answers
+                stop.wait(0.1)  # polling /ready until each app answers (or Ctrl-C)
 
 
 def _port_is_free(host: str, port: int) -> bool:
@@ -182,6 +190,40 @@ def _port_is_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def _suite_environment(
+    nats_url: str, data_dir: Path, db_urls: dict[str, str], base_urls: dict[str, str]
+) -> dict[str, str]:
+    """What every app process of the local suite is started with."""
+    env = {
+        **os.environ,
+        "PANGOLIN_NATS_URL": nats_url,
+        "PANGOLIN_DATA_DIR": str(data_dir),
+        "PANGOLIN_LOG_JSON": os.environ.get("PANGOLIN_LOG_JSON", "true"),
+    }
+    for app in APPS:
+        env[f"{app.env_prefix}DATABASE_URL"] = db_urls[app.name]
+    for service in SERVICES:
+        env[f"PANGOLIN_GATEWAY_{service.env_name}_URL"] = base_urls[service.name]
+    return env
+
+
+def _start_apps(
+    suite: _Suite, env: dict[str, str], host: str, ports: dict[str, int], logs: Path
+) -> None:
+    """The services first, the gateway last; each `pangolin serve` with its own log file."""
+    logs.mkdir(exist_ok=True)
+    for app in [*SERVICES, APPS[0]]:
+        with (logs / f"{app.name}.log").open("ab") as log_file:
+            suite.processes[app.name] = subprocess.Popen(
+                [sys.executable, "-m", "pangolin_core.cli", "serve", app.name,
+                 "--host", host, "--port", str(ports[app.name])],
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches `up` only; it stops the apps in order
+            )  # fmt: skip
 
 
 @cli.command()
@@ -233,40 +275,23 @@ def up(
                 _say(f"{app.name}: {asyncio.run(seed(settings))}")
 
         base_urls = {name: f"http://{host}:{p}" for name, p in ports.items()}
-        env = {
-            **os.environ,
-            "PANGOLIN_NATS_URL": nats_url,
-            "PANGOLIN_DATA_DIR": str(data_dir),
-            "PANGOLIN_LOG_JSON": os.environ.get("PANGOLIN_LOG_JSON", "true"),
-        }
-        for app in APPS:
-            env[f"{app.env_prefix}DATABASE_URL"] = db_urls[app.name]
-        for service in SERVICES:
-            env[f"PANGOLIN_GATEWAY_{service.env_name}_URL"] = base_urls[service.name]
+        env = _suite_environment(nats_url, data_dir, db_urls, base_urls)
         logs = data_dir / "logs"
-        logs.mkdir(exist_ok=True)
-        for app in [*SERVICES, APPS[0]]:
-            log_file = (logs / f"{app.name}.log").open("ab")
-            suite.processes[app.name] = subprocess.Popen(
-                [sys.executable, "-m", "pangolin_core.cli", "serve", app.name,
-                 "--host", host, "--port", str(ports[app.name])],
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches `up` only; it stops the apps in order
-            )  # fmt: skip
-        _wait_ready(suite, base_urls, ready_timeout)
+        _start_apps(suite, env, host, ports, logs)
+        _wait_ready(suite, base_urls, ready_timeout, stop_requested)
         width = max(len(name) for name in base_urls)
         typer.echo("Pangolin is up.")
         for name, base in base_urls.items():
             typer.echo(f"  {name:<{width}}  {base}  (API docs: {base}/docs)")
         typer.echo(f"  {'nats':<{width}}  {nats_url}")
-        typer.echo(f"Data and logs: {data_dir}. Press Ctrl-C to stop.", err=False)
+        typer.echo(f"Data and logs: {data_dir}. Press Ctrl-C to stop.")
         while not stop_requested.wait(0.5):
             dead = [n for n, p in suite.processes.items() if p.poll() is not None]
             if dead:
                 _say(f"{', '.join(dead)} stopped unexpectedly; see {logs}. Stopping the suite.")
                 raise typer.Exit(1)
+    except _StopRequested:
+        pass
     except (RuntimeError, TimeoutError, ConnectionError, OSError) as exc:
         _say(f"pangolin up failed: {exc}")
         raise typer.Exit(1) from exc
