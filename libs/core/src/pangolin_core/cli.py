@@ -156,8 +156,6 @@ class _Suite:
 class _StopRequested(Exception):
     """Ctrl-C or SIGTERM arrived while the suite was starting."""
 
-    pass
-
 
 def _wait_ready(suite: _Suite, urls: dict[str, str], timeout: float, stop: threading.Event) -> None:
     deadline = time.monotonic() + timeout
