@@ -58,17 +58,41 @@ def test_development_accepts_the_built_in_keys() -> None:
     assert settings.database_url.endswith("species-ref.db")
 
 
+OTHER_PUBLIC_KEY = """-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAdrNayzTmkxO9IKU2I3NMt80/L9VYl8Ct8d8r/ogqQLI=
+-----END PUBLIC KEY-----
+"""
+
+
 @pytest.mark.parametrize(
     "overrides",
     [
         {},
-        {"identity_private_key": "other", "identity_public_keys": [DEV_IDENTITY_PUBLIC_KEY]},
-        {"insecure_allow_anonymous": True},
+        {"identity_public_keys": [OTHER_PUBLIC_KEY, DEV_IDENTITY_PUBLIC_KEY]},
+        {"identity_public_keys": [OTHER_PUBLIC_KEY], "insecure_allow_anonymous": True},
     ],
 )
 def test_production_refuses_default_secrets(overrides: dict[str, object]) -> None:
     with pytest.raises(ValidationError, match="refusing to start in production"):
         ServiceSettings(env="production", **overrides)
+
+
+def test_a_production_service_needs_public_keys_only() -> None:
+    """Services never hold the gateway's signing key, so they must not be asked for it."""
+    settings = SpeciesRefSettings(env="production", identity_public_keys=[OTHER_PUBLIC_KEY])
+    assert settings.identity_public_keys == [OTHER_PUBLIC_KEY]
+
+
+def test_a_public_key_that_is_not_an_ed25519_pem_is_refused_at_start() -> None:
+    with pytest.raises(ValidationError, match="identity public key"):
+        ServiceSettings(identity_public_keys=["-----BEGIN PUBLIC KEY-----\nnot a key\n"])
+
+
+def test_the_production_gateway_refuses_the_development_signing_key() -> None:
+    from gateway.settings import GatewaySettings
+
+    with pytest.raises(ValidationError, match="PANGOLIN_IDENTITY_PRIVATE_KEY"):
+        GatewaySettings(env="production", identity_public_keys=[OTHER_PUBLIC_KEY])
 
 
 def test_shared_and_per_service_values_come_from_their_own_variables(

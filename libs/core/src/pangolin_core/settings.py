@@ -6,7 +6,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A well-known key pair for development and tests only: every process of a local suite shares
@@ -27,7 +29,7 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
-def _shared(name: str) -> AliasChoices:
+def shared(name: str) -> AliasChoices:
     """A value every app reads from the same `PANGOLIN_<NAME>` variable."""
     return AliasChoices(name, f"PANGOLIN_{name.upper()}")
 
@@ -39,34 +41,43 @@ class ServiceSettings(BaseSettings):
     service_name: ClassVar[str] = "pangolin"
     model_config = SettingsConfigDict(env_prefix="PANGOLIN_", extra="ignore", populate_by_name=True)
 
-    env: Environment = Field(Environment.DEVELOPMENT, validation_alias=_shared("env"))
-    data_dir: Path = Field(Path(".data"), validation_alias=_shared("data_dir"))
-    nats_url: str = Field("nats://127.0.0.1:4222", validation_alias=_shared("nats_url"))
-    nats_connect_timeout: float = Field(
-        30.0, validation_alias=_shared("nats_connect_timeout"), gt=0
-    )
-    stream_replicas: int = Field(1, validation_alias=_shared("stream_replicas"), ge=1, le=5)
+    env: Environment = Field(Environment.DEVELOPMENT, validation_alias=shared("env"))
+    data_dir: Path = Field(Path(".data"), validation_alias=shared("data_dir"))
+    nats_url: str = Field("nats://127.0.0.1:4222", validation_alias=shared("nats_url"))
+    nats_connect_timeout: float = Field(30.0, validation_alias=shared("nats_connect_timeout"), gt=0)
+    stream_replicas: int = Field(1, validation_alias=shared("stream_replicas"), ge=1, le=5)
     identity_public_keys: list[str] = Field(
         default_factory=lambda: [DEV_IDENTITY_PUBLIC_KEY],
-        validation_alias=_shared("identity_public_keys"),
+        validation_alias=shared("identity_public_keys"),
     )
-    identity_private_key: SecretStr = Field(
-        SecretStr(DEV_IDENTITY_PRIVATE_KEY), validation_alias=_shared("identity_private_key")
-    )
-    identity_ttl_seconds: int = Field(60, validation_alias=_shared("identity_ttl_seconds"), gt=0)
+    identity_ttl_seconds: int = Field(60, validation_alias=shared("identity_ttl_seconds"), gt=0)
     allow_anonymous: bool = Field(
         False,
-        validation_alias=_shared("insecure_allow_anonymous"),
+        validation_alias=shared("insecure_allow_anonymous"),
         description="Local debugging only: calls without an identity token act as an admin.",
     )
-    otlp_endpoint: str | None = Field(None, validation_alias=_shared("otlp_endpoint"))
-    log_level: str = Field("INFO", validation_alias=_shared("log_level"))
-    log_json: bool = Field(True, validation_alias=_shared("log_json"))
+    otlp_endpoint: str | None = Field(None, validation_alias=shared("otlp_endpoint"))
+    log_level: str = Field("INFO", validation_alias=shared("log_level"))
+    log_json: bool = Field(True, validation_alias=shared("log_json"))
 
     # Per app (env prefix of the subclass).
     database_url: str = ""
     outbox_poll_interval: float = Field(1.0, gt=0)
     outbox_batch_size: int = Field(256, gt=0, le=10_000)
+
+    @field_validator("identity_public_keys")
+    @classmethod
+    def _ed25519_public_keys(cls, keys: list[str]) -> list[str]:
+        for pem in keys:
+            try:
+                key = load_pem_public_key(pem.encode())
+            except ValueError as exc:
+                raise ValueError(f"an identity public key is not a PEM public key: {exc}") from exc
+            if not isinstance(key, Ed25519PublicKey):
+                raise ValueError("an identity public key is not an Ed25519 key")
+        if not keys:
+            raise ValueError("at least one identity public key is needed")
+        return keys
 
     @model_validator(mode="after")
     def _defaults_and_production_rules(self) -> ServiceSettings:
@@ -74,8 +85,6 @@ class ServiceSettings(BaseSettings):
             self.database_url = f"sqlite:///{self.data_dir / self.service_name}.db"
         if self.env is Environment.PRODUCTION:
             problems = []
-            if self.identity_private_key.get_secret_value() == DEV_IDENTITY_PRIVATE_KEY:
-                problems.append("PANGOLIN_IDENTITY_PRIVATE_KEY is the development key")
             if any(k.strip() == DEV_IDENTITY_PUBLIC_KEY.strip() for k in self.identity_public_keys):
                 problems.append("PANGOLIN_IDENTITY_PUBLIC_KEYS trusts the development key")
             if self.allow_anonymous:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from decimal import Decimal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -22,6 +23,84 @@ class TaxonUpserted(EventData):
     kingdom: str
     appendices: list[str]
     source: str
+
+
+class RestrictionTaxon(BaseModel):
+    """The taxon a restriction is placed on, as its source names it: often a genus, family or
+    order; `taxon_id` may be None, or an id missing from the checklist. None name: every
+    taxon (a country-wide suspension)."""
+
+    name: str | None
+    rank: str | None
+    taxon_id: int | None
+
+
+class ExportQuota(BaseModel):
+    """A CITES export quota of `country` (None: every country). Code sets: empty = all."""
+
+    id: int
+    taxon: RestrictionTaxon
+    country: str | None
+    start_date: date
+    end_date: date | None = Field(description="None: open-ended; not in force on this date")
+    quota: Decimal
+    units: list[str]
+    terms: list[str]
+    sources: list[str]
+    purposes: list[str]
+    quota_type: str | None
+    notes: str | None
+    source: str
+
+
+class TradeSuspension(BaseModel):
+    """A CITES recommendation to suspend trade with `country` (None: all countries). It
+    covers every term, source and purpose except the `excluded_*` ones."""
+
+    id: int
+    taxon: RestrictionTaxon
+    country: str | None
+    start_date: date
+    end_date: date | None = Field(description="None: open-ended; not in force on this date")
+    direction: Literal["export", "import", "both"]
+    excluded_terms: list[str]
+    excluded_sources: list[str]
+    excluded_purposes: list[str]
+    notes: str | None
+    source: str
+
+
+class Reservation(BaseModel):
+    """A party's reservation: it is treated as a non-party for trade in the taxon."""
+
+    id: int
+    taxon: RestrictionTaxon
+    party: str
+    start_date: date
+    end_date: date | None
+    notes: str | None
+    source: str
+
+
+class QuotaPublished(EventData):
+    event_type: ClassVar[str] = "species.quota.published"
+    version: ClassVar[int] = 1
+
+    quota: ExportQuota
+
+
+class SuspensionPublished(EventData):
+    event_type: ClassVar[str] = "species.suspension.published"
+    version: ClassVar[int] = 1
+
+    suspension: TradeSuspension
+
+
+class ReservationPublished(EventData):
+    event_type: ClassVar[str] = "species.reservation.published"
+    version: ClassVar[int] = 1
+
+    reservation: Reservation
 
 
 MAX_MATCH_BATCH = 1000
@@ -69,6 +148,14 @@ class StatusQuery(BaseModel):
     as_of: date | None = Field(None, description="Default: today (UTC)")
     country: str | None = Field(None, pattern=r"^[A-Z0-9]{2}$", description="Origin, ISO 3166")
     kingdom: str | None = Field(None, max_length=50)
+    direction: Literal["export", "import"] = Field(
+        "export",
+        description="export: `country` exports the specimen (its export quotas and export "
+        "suspensions apply); import: `country` imports it",
+    )
+    term: str | None = Field(None, pattern=r"^[A-Z]{3}$", description="CITES term code")
+    source: str | None = Field(None, pattern=r"^[A-Z]$", description="CITES source code")
+    purpose: str | None = Field(None, pattern=r"^[A-Z]$", description="CITES purpose code")
 
     @model_validator(mode="after")
     def _one_identifier(self) -> StatusQuery:
@@ -109,6 +196,20 @@ class SpeciesStatus(BaseModel):
     determined_by: str
     reason: str
     listings: list[ListingInForce]
+    quotas: list[ExportQuota] = Field(
+        default_factory=list,
+        description="Export quotas of `country` in force on `as_of` (on the taxon or a higher "
+        "taxon) whose scope includes the term, source and purpose asked (all, if not asked)",
+    )
+    suspensions: list[TradeSuspension] = Field(
+        default_factory=list,
+        description="Trade suspensions in force on `as_of` for `country` and the direction, "
+        "on the taxon, a higher taxon or all taxa, not exempting the term, source or purpose",
+    )
+    reservations: list[Reservation] = Field(
+        default_factory=list,
+        description="Reservations in force on `as_of`: those parties trade as non-parties",
+    )
     not_covered_yet: list[str] = Field(
         default_factory=list,
         description="Parts of the status this version does not answer yet: do not read their "
