@@ -14,6 +14,7 @@ from species_ref.codes.router import router as codes_router
 from species_ref.codes.service import read_code_lists
 from species_ref.matching.router import router as matching_router
 from species_ref.matching.service import load_name_index
+from species_ref.restrictions.router import router as restrictions_router
 from species_ref.rpc import rpc_endpoints
 from species_ref.seed import seed
 from species_ref.settings import SpeciesRefSettings
@@ -37,7 +38,7 @@ DEFINITION = ServiceDefinition(
         " suspensions, code lists."
     ),
     migrations=Path(__file__).parent / "migrations",
-    routers=[codes_router, taxa_router, matching_router, status_router],
+    routers=[codes_router, taxa_router, restrictions_router, matching_router, status_router],
     rpc_endpoints=rpc_endpoints,
     lifespan=lifespan,
     seed=seed,

@@ -8,6 +8,8 @@ from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
+from pangolin_core.errors import InvalidInput
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 
@@ -45,6 +47,14 @@ class CodeLists:
 
     def is_valid(self, name: CodeListName, code: str) -> bool:
         return code in self.lists[name]
+
+    def require_country(self, code: str | None, *, field: str = "country") -> None:
+        """Refuse (422, naming `field`) a country code outside the CITES list."""
+        if code is not None and not self.is_valid(CodeListName.COUNTRIES, code):
+            raise InvalidInput(
+                f"{code} is not a CITES country code.",
+                errors=[{"field": field, "message": "unknown country code", "type": "code"}],
+            )
 
 
 def _party_since(raw: str) -> date | None:

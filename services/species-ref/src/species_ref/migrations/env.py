@@ -1,6 +1,7 @@
 """Alembic environment of species-ref."""
 
 from pangolin_core.migrations import run_migrations
+from species_ref.restrictions import models as restriction_models  # noqa: F401
 from species_ref.tables import metadata
 from species_ref.taxa import models  # noqa: F401 - registers the tables on the metadata
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import ValidationError
@@ -41,10 +41,22 @@ async def get_status(
     as_of: date | None = None,
     country: Annotated[str | None, Query(pattern=r"^[A-Z0-9]{2}$")] = None,
     kingdom: str | None = None,
+    direction: Literal["export", "import"] = "export",
+    term: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
+    source: Annotated[str | None, Query(pattern=r"^[A-Z]$")] = None,
+    purpose: Annotated[str | None, Query(pattern=r"^[A-Z]$")] = None,
 ) -> SpeciesStatus:
     try:
         query = StatusQuery(
-            name=name, taxon_id=taxon_id, as_of=as_of, country=country, kingdom=kingdom
+            name=name,
+            taxon_id=taxon_id,
+            as_of=as_of,
+            country=country,
+            kingdom=kingdom,
+            direction=direction,
+            term=term,
+            source=source,
+            purpose=purpose,
         )
     except ValidationError as exc:
         raise InvalidInput(

@@ -1,4 +1,8 @@
-"""Answering "which CITES controls apply to this specimen, from this country, on this date?"."""
+"""Answering "which CITES controls apply to this specimen, from this country, on this date?".
+
+Beside the listing, the answer carries the export quotas and trade suspensions in force on
+the date for the query's country and direction (with its term, source and purpose, when
+given) and the reservations in force; see `restrictions.rules` for when each applies."""
 
 from __future__ import annotations
 
@@ -7,16 +11,16 @@ from datetime import UTC, date, datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pangolin_core.contracts.species import ListingInForce, SpeciesStatus, StatusQuery
-from pangolin_core.errors import InvalidInput
 from species_ref.codes.service import CodeListName, CodeLists
 from species_ref.matching.index import MatchType, NameIndex
+from species_ref.restrictions.service import in_force_for
 from species_ref.status.rules import Listing, applicable_appendix, in_force
 from species_ref.taxa import repository
 from species_ref.taxa.models import ListingChange
 
-# What the status does not answer yet (they come with the SAPI importers and the Species+
-# sync): a client must not read their absence as "none".
-NOT_COVERED_YET = ["quotas", "suspensions", "reservations", "id_guides", "appendix_iii_party"]
+# What the status does not answer yet (they come with the Species+ sync and ID guides): a
+# client must not read their absence as "none".
+NOT_COVERED_YET = ["id_guides", "appendix_iii_party"]
 
 
 def _rule_listing(change: ListingChange) -> Listing:
@@ -33,11 +37,7 @@ def _rule_listing(change: ListingChange) -> Listing:
 
 
 def check_country(query: StatusQuery, codes: CodeLists, position: str = "country") -> None:
-    if query.country is not None and not codes.is_valid(CodeListName.COUNTRIES, query.country):
-        raise InvalidInput(
-            f"{query.country} is not a CITES country code.",
-            errors=[{"field": position, "message": "unknown country code", "type": "code"}],
-        )
+    codes.require_country(query.country, field=position)
 
 
 async def status_of(
@@ -59,6 +59,7 @@ async def status_of(
     changes = await repository.listings_of(session, taxon.id, current_only=False)
     forced = in_force([_rule_listing(change) for change in changes], as_of)
     applicable = applicable_appendix(forced, query.country, codes.lists[CodeListName.COUNTRIES])
+    binding = await in_force_for(session=session, taxon=taxon, query=query, as_of=as_of)
     return SpeciesStatus(
         query=query,
         taxon_id=taxon.id,
@@ -83,6 +84,9 @@ async def status_of(
             )
             for x in forced
         ],
+        quotas=binding.quotas,
+        suspensions=binding.suspensions,
+        reservations=binding.reservations,
         not_covered_yet=NOT_COVERED_YET,
     )
 
