@@ -219,3 +219,15 @@ def test_unknown_codes_in_a_quota_are_reported(tmp_path: Path, codes: CodeLists)
     [error] = read_quotas(bad, codes).errors
     assert (error.row, error.field) == (2, "purpose")
     assert "Y" in error.message
+
+
+def test_the_compilers_notes_travel_with_the_row(suspensions: Parsed, quotas: Parsed) -> None:
+    beaked_whale = at_row(suspensions, 11)
+    assert beaked_whale.taxon_name == "Berardius arnuxii"
+    assert beaked_whale.internal_notes == "Not a great whale so not covered by IWC suspension"
+    contradicted = [
+        r for r in suspensions.records if (r.internal_notes or "").startswith("Not a great whale")
+    ]
+    assert len(contradicted) == 77
+    assert at_row(suspensions, 2).internal_notes == "Country-level suspension for T"
+    assert at_row(quotas, 2).internal_notes is None

@@ -50,6 +50,7 @@ class ExportQuota(BaseModel):
     purposes: list[str]
     quota_type: str | None
     notes: str | None
+    internal_notes: str | None = Field(None, description="The compilers' remarks (UNEP-WCMC)")
     source: str
 
 
@@ -67,6 +68,7 @@ class TradeSuspension(BaseModel):
     excluded_sources: list[str]
     excluded_purposes: list[str]
     notes: str | None
+    internal_notes: str | None = Field(None, description="The compilers' remarks (UNEP-WCMC)")
     source: str
 
 
@@ -79,6 +81,7 @@ class Reservation(BaseModel):
     start_date: date
     end_date: date | None
     notes: str | None
+    internal_notes: str | None = Field(None, description="The compilers' remarks (UNEP-WCMC)")
     source: str
 
 
@@ -198,13 +201,16 @@ class SpeciesStatus(BaseModel):
     listings: list[ListingInForce]
     quotas: list[ExportQuota] = Field(
         default_factory=list,
-        description="Export quotas of `country` in force on `as_of` (on the taxon or a higher "
-        "taxon) whose scope includes the term, source and purpose asked (all, if not asked)",
+        description="Export quotas of `country` (of every country if none is given) in force "
+        "on `as_of`, on the taxon or a higher taxon, whose scope includes the term, source and "
+        "purpose asked (all, if not asked); none when `direction` is import",
     )
     suspensions: list[TradeSuspension] = Field(
         default_factory=list,
-        description="Trade suspensions in force on `as_of` for `country` and the direction, "
-        "on the taxon, a higher taxon or all taxa, not exempting the term, source or purpose",
+        description="Trade suspensions in force on `as_of` for `country` (every country if "
+        "none is given) and the direction, on the taxon, a higher taxon or all taxa, not "
+        "exempting the term, source or purpose asked. Read `internal_notes`: the source "
+        "records some that its compilers say do not apply",
     )
     reservations: list[Reservation] = Field(
         default_factory=list,

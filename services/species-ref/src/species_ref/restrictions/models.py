@@ -27,6 +27,7 @@ class _Restriction(SpeciesRefTable):
     start_date: date
     end_date: date | None = None
     notes: str | None = Field(default=None, sa_type=sa.Text)
+    internal_notes: str | None = Field(default=None, sa_type=sa.Text)
     source: str = Field(max_length=100)
     source_row: int | None = None
 

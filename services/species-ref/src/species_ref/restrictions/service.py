@@ -61,6 +61,7 @@ def _base_row(record: Restriction, *, id: int, source: str) -> dict[str, Any]:
         "start_date": record.start_date,
         "end_date": record.end_date,
         "notes": record.notes,
+        "internal_notes": record.internal_notes,
         "source": source,
         "source_row": record.row,
     }
@@ -113,6 +114,7 @@ def quota_out(row: QuotaRow) -> contract.ExportQuota:
         purposes=row.purposes,
         quota_type=row.quota_type,
         notes=row.notes,
+        internal_notes=row.internal_notes,
         source=row.source,
     )
 
@@ -129,6 +131,7 @@ def suspension_out(row: SuspensionRow) -> contract.TradeSuspension:
         excluded_sources=row.excluded_sources,
         excluded_purposes=row.excluded_purposes,
         notes=row.notes,
+        internal_notes=row.internal_notes,
         source=row.source,
     )
 
@@ -142,6 +145,7 @@ def reservation_out(row: ReservationRow) -> contract.Reservation:
         start_date=row.start_date,
         end_date=row.end_date,
         notes=row.notes,
+        internal_notes=row.internal_notes,
         source=row.source,
     )
 
