@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from pangolin_core.settings import ServiceSettings
@@ -14,3 +15,14 @@ class SpeciesRefSettings(ServiceSettings):
     model_config = SettingsConfigDict(
         env_prefix="PANGOLIN_SPECIES_REF_", extra="ignore", populate_by_name=True
     )
+
+    # Species+ (api.speciesplus.net): the source of taxa, listings, quotas and suspensions.
+    speciesplus_sync_enabled: bool = False
+    speciesplus_url: str = "https://api.speciesplus.net/api/v1/"
+    speciesplus_token: SecretStr = SecretStr("")
+    speciesplus_concurrency: int = Field(4, ge=1, le=32)
+
+    def production_problems(self) -> list[str]:
+        if self.speciesplus_sync_enabled and not self.speciesplus_token.get_secret_value():
+            return ["PANGOLIN_SPECIES_REF_SPECIESPLUS_TOKEN is empty but the Species+ sync is on"]
+        return []

@@ -225,3 +225,32 @@ class SpeciesStatus(BaseModel):
 
 class StatusResponse(BaseModel):
     results: list[SpeciesStatus]
+
+
+class ListingEntry(BaseModel):
+    """One change of a taxon's CITES listing (`change_type`: addition, deletion, reservation,
+    reservation_withdrawal). `party`: the listing party (App. III) or the reserving party."""
+
+    appendix: str
+    change_type: str
+    effective_at: date | None
+    is_current: bool
+    party: str | None
+    annotation: str | None
+    hash_annotation: str | None
+
+
+class ListingChanged(EventData):
+    """A taxon's CITES listing changed: the changes `added` and `removed` since the last
+    state species-ref held, and its current appendices before and after."""
+
+    event_type: ClassVar[str] = "species.listing.changed"
+    version: ClassVar[int] = 1
+
+    taxon_id: int
+    full_name: str
+    appendices: list[str]
+    previous_appendices: list[str]
+    added: list[ListingEntry]
+    removed: list[ListingEntry]
+    source: str
