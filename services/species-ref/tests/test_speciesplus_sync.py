@@ -626,3 +626,69 @@ async def test_a_taxon_whose_details_fail_is_reported_and_keeps_its_page_data(
     async with db.session() as session:
         listed = list(await session.exec(select(ListingChange).where(ListingChange.taxon_id == 0)))
     assert sorted((x.appendix, x.is_current) for x in listed) == [("I", True), ("II", True)]
+
+
+async def test_an_unreachable_server_is_retried_then_reported(sleeps: Sleeps) -> None:
+    async with SpeciesPlusClient(
+        token=TOKEN, base_url="http://127.0.0.1:1/api/v1/", sleep=sleeps, max_attempts=3
+    ) as unreachable:
+        with pytest.raises(SpeciesPlusUnavailable, match="ConnectError") as raised:
+            await unreachable.distributions(4521)
+
+    assert raised.value.attempts == 3 and len(sleeps.waits) == 2
+
+
+async def test_restrictions_end_when_species_plus_stops_reporting_them_current(
+    db: Database, client: SpeciesPlusClient, replay: ReplayServer
+) -> None:
+    await run_sync(db, client, name="Loxodonta africana", language="fr")
+    loaded = len(await events(db))
+    uri = recorded("taxon_concepts/4521/cites_legislation.json?language=fr&scope=all")
+    later = json.loads(replay.replies[_key("GET", uri)].body)
+    for quota in later["cites_quotas"]:
+        if quota["id"] == 26662:  # Namibia's 2022 quota is over
+            quota["is_current"] = False
+    aves = next(s for s in later["cites_suspensions"] if s["id"] == 22132) | {
+        "id": 99_000_001,
+        "taxon_concept_id": 32,  # a class the database does not hold
+    }
+    later["cites_suspensions"].append(aves)
+    replay.add(uri, later)
+
+    summary = await run_sync(db, client, name="Loxodonta africana", language="fr")
+
+    assert summary.problems == ["suspension 99000001: taxon 32 unknown; not stored"]
+    sent = (await events(db))[loaded:]
+    assert [(e["type"], e["data"]["quota"]["id"]) for e in sent] == [
+        ("species.quota.published", 26662)
+    ]
+    assert sent[0]["data"]["quota"]["end_date"] == "2022-11-28"
+    async with db.session() as session:
+        namibia = await session.get(ExportQuota, 26662)
+        assert namibia is not None and namibia.end_date == date(2022, 11, 28)
+        assert await session.get(TradeSuspension, 99_000_001) is None
+
+
+async def test_a_restriction_id_held_by_another_source_is_reported_not_overwritten(
+    db: Database, client: SpeciesPlusClient
+) -> None:
+    async with db.session() as session:
+        session.add(
+            ExportQuota(
+                id=27025,
+                taxon_name="Panthera pardus",
+                rank="SPECIES",
+                country="ET",
+                start_date=date(1997, 6, 9),
+                quota=Decimal(500),
+                source="SAPI quotas.csv",
+            )
+        )
+
+    summary = await run_sync(db, client, name="Loxodonta africana", language="fr")
+
+    assert summary.problems == ["export_quota 27025: id held by 'SAPI quotas.csv'; not stored"]
+    assert summary.quotas_published == 37
+    async with db.session() as session:
+        kept = await session.get(ExportQuota, 27025)
+    assert kept is not None and kept.taxon_name == "Panthera pardus"
