@@ -27,6 +27,7 @@ from pangolin_core.db import Database
 from pangolin_core.messaging.tables import outbox
 from species_ref.app import DEFINITION
 from species_ref.restrictions.models import ExportQuota, TradeSuspension
+from species_ref.settings import SpeciesRefSettings
 from species_ref.speciesplus import mapping
 from species_ref.speciesplus.client import (
     TOKEN_HEADER,
@@ -692,3 +693,15 @@ async def test_a_restriction_id_held_by_another_source_is_reported_not_overwritt
     async with db.session() as session:
         kept = await session.get(ExportQuota, 27025)
     assert kept is not None and kept.taxon_name == "Panthera pardus"
+
+
+async def test_the_client_the_settings_describe(replay: ReplayServer) -> None:
+    settings = SpeciesRefSettings(
+        speciesplus_url=f"{replay.base}/api/v1", speciesplus_token=TOKEN, speciesplus_concurrency=2
+    )
+
+    async with SpeciesPlusClient.from_settings(settings) as configured:
+        found = await configured.distributions(3210)
+
+    assert len(found) > 0 and {d.iso_code2 for d in found} >= {"VE", "GY"}
+    assert [s.headers[TOKEN_HEADER] for s in replay.seen] == [TOKEN]

@@ -26,6 +26,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from species_ref.settings import SpeciesRefSettings
+
 TOKEN_HEADER = "X-Authentication-Token"  # noqa: S105 - a header name, not a secret
 DEFAULT_BASE_URL = "https://api.speciesplus.net/api/v1/"
 RETRIED_STATUSES = frozenset({429, 502, 503, 504})
@@ -238,6 +240,18 @@ class SpeciesPlusClient:
         self.max_attempts = max_attempts
         self.backoff, self.max_backoff, self.max_retry_after = backoff, max_backoff, max_retry_after
         self._sleep = sleep
+
+    @classmethod
+    def from_settings(
+        cls, settings: SpeciesRefSettings, *, http: httpx.AsyncClient | None = None
+    ) -> Self:
+        """The client species-ref's settings describe (URL, token, concurrency)."""
+        return cls(
+            token=settings.speciesplus_token.get_secret_value(),
+            base_url=settings.speciesplus_url,
+            concurrency=settings.speciesplus_concurrency,
+            http=http,
+        )
 
     async def __aenter__(self) -> Self:
         return self

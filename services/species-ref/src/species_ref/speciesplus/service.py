@@ -72,8 +72,11 @@ class SyncSummary:
     quotas_published: int = 0
     suspensions_published: int = 0
     events: int = 0
-    latest_update: datetime | None = None  # the next sync's `updated_since`
-    next_page: str | None = None  # set when `max_pages` stopped the sync early
+    # The latest `updated_at` read (Species+'s clock): the next sync's `updated_since`, but
+    # only once every page was read (`next_page` None); after a stop at `max_pages`, resume
+    # from `next_page`'s number with the same `updated_since` instead.
+    latest_update: datetime | None = None
+    next_page: str | None = None
     problems: list[str] = field(default_factory=list)
 
 
