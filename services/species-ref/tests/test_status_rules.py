@@ -87,3 +87,12 @@ def test_listing_changes_apply_from_their_date_and_end_with_a_deletion() -> None
     assert sorted(x.appendix for x in in_force(changes, date(2012, 1, 1))) == ["II", "III"]
     assert [x.appendix for x in in_force(changes, date(2027, 1, 1))] == ["II", "I"]
     assert in_force(changes, date(2000, 1, 1)) == []
+
+
+def test_a_reservation_does_not_change_what_is_listed() -> None:
+    changes = [
+        Listing("I", "addition", date(1990, 1, 18), True, None),
+        Listing("I", "reservation", date(1990, 1, 18), True, None, party="ZW"),
+        Listing("I", "reservation_withdrawal", date(1997, 9, 18), False, None, party="ZW"),
+    ]
+    assert [x.appendix for x in in_force(changes, date(2000, 1, 1))] == ["I"]

@@ -17,6 +17,7 @@ from datetime import date
 from enum import StrEnum
 
 NOT_LISTED = "NC"
+LISTING_CHANGES = frozenset({"addition", "deletion"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +85,15 @@ def population_rule(annotation: str | None, known_countries: Collection[str]) ->
 
 
 def in_force(listings: Sequence[Listing], as_of: date) -> list[Listing]:
-    """Per appendix, the latest change on or before `as_of`, kept if it is an addition.
-    Changes with no date (a snapshot) count as in force."""
+    """Per appendix, the latest addition or deletion on or before `as_of`, kept if it is an
+    addition. Changes with no date (a snapshot) count as in force.
+
+    Enough for the checklist snapshot. Not yet for Species+'s full history, where a new "+"
+    replaces earlier listings of the taxon without a "-" (see the Species+ sync tests)."""
     latest: dict[str, Listing] = {}
     for listing in sorted(listings, key=lambda x: x.effective_at or date.min):
+        if listing.change_type not in LISTING_CHANGES:
+            continue  # a party's reservation does not change what is listed
         if listing.effective_at is not None and listing.effective_at > as_of:
             continue
         if listing.effective_at is None and not listing.is_current:
