@@ -57,7 +57,7 @@ from pangolin_core.db import Database, service_metadata
 from pangolin_core.messaging.connection import connect_nats, ensure_streams
 from pangolin_core.messaging.consumer import ConsumerSpec, EventConsumer, EventHandler
 from pangolin_core.messaging.outbox import OutboxRelay, enqueue
-from pangolin_core.messaging.rpc import RpcClient, RpcEndpoint, RpcNoResponder, RpcServer
+from pangolin_core.messaging.rpc import RpcClient, RpcEndpoint, RpcServer
 from pangolin_core.messaging.tables import inbox, outbox
 from pangolin_core.natsserver import NatsServer, nats_server_binary
 from pangolin_core.telemetry import Telemetry, configure_logging, setup_telemetry
@@ -71,8 +71,8 @@ except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
 POSTGRES_ENV = "PANGOLIN_BENCH_POSTGRES_URL"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
-STREAM = "SPECIES"  # ensure_streams declares it; our events are species.bench.recorded
-SUBJECT = "species.bench.recorded"
+STREAM = "SPECIES"  # ensure_streams declares it; our events are on one of its entities
+SUBJECT = "species.taxon.benchmarked"
 RPC_SUBJECT = "bench.rpc.echo"
 RAW_STREAM, RAW_SUBJECT, RAW_ECHO = "BENCHRAW", "benchraw.published", "benchraw.echo"
 BLOB = "x" * 1024  # the 1 KB payload of every event and RPC request
@@ -583,17 +583,6 @@ async def echo(request: Echo) -> Echo:
     return request
 
 
-async def reachable(client: RpcClient, request: Echo, attempts: int = 50) -> None:
-    """Call until the endpoint answers (a fresh subscription can take a moment to be seen)."""
-    for _ in range(attempts - 1):
-        try:
-            await client.call(RPC_SUBJECT, request, Echo)
-            return
-        except RpcNoResponder:
-            await asyncio.sleep(0.02)  # bounded: `attempts` tries
-    await client.call(RPC_SUBJECT, request, Echo)
-
-
 async def bench_rpc(
     nats_url: str, telemetry: Telemetry, report: Report, args: argparse.Namespace
 ) -> None:
@@ -607,7 +596,7 @@ async def bench_rpc(
         await server_nc.flush()
         client = RpcClient(client_nc, telemetry)
         request = Echo(seq=0, text=BLOB)
-        await reachable(client, request)
+        await client.call(RPC_SUBJECT, request, Echo)  # start() returns once it answers
 
         async def call(seq: int) -> None:
             reply = await client.call(RPC_SUBJECT, request.model_copy(update={"seq": seq}), Echo)
