@@ -134,7 +134,8 @@ ANONYMOUS_DEV_CALLER = Caller(
 )
 
 
-def current_caller(request: Request) -> Caller:
+async def current_caller(request: Request) -> Caller:
+    # async: a plain `def` dependency costs a thread-pool trip on every request
     runtime = request.app.state.runtime
     token = request.headers.get(IDENTITY_HEADER)
     if not token:

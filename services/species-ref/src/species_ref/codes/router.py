@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1/species/codes", tags=["codes"])
 Reader = Annotated[Caller, Depends(requires_scope("species:read"))]
 
 
-def code_lists(request: Request) -> CodeLists:
+async def code_lists(request: Request) -> CodeLists:
     lists: CodeLists = request.app.state.runtime.extras["code_lists"]
     return lists
 

@@ -14,7 +14,7 @@ from species_ref.matching.service import match_names
 router = APIRouter(prefix="/v1/species", tags=["matching"])
 
 
-def name_index(request: Request) -> NameIndex:
+async def name_index(request: Request) -> NameIndex:
     index: NameIndex = request.app.state.runtime.extras["name_index"]
     return index
 
