@@ -124,3 +124,20 @@ def test_applicable_combines_date_taxon_country_and_scope() -> None:
     assert applicable([SUSPENSION], as_of=date(2013, 1, 1), **kwargs) == [SUSPENSION]
     assert applicable([SUSPENSION], as_of=date(2016, 1, 1), **kwargs) == []
     assert applicable([SUSPENSION], as_of=date(2013, 1, 1), purpose="S", **kwargs) == []
+
+
+def test_a_restriction_on_a_kingdom_applies_to_every_taxon_in_it() -> None:
+    """Species+ places suspensions on Animalia (taxon 23), e.g. for the Philippines."""
+    on_animals = replace(SUSPENSION, taxon_name="Animalia", rank="KINGDOM", taxon_concept_id=23)
+    python = lineage(
+        taxon_id=5467,
+        rank="SPECIES",
+        full_name="Python regius",
+        kingdom="Animalia",
+        phylum="Chordata",
+        class_name="Reptilia",
+        genus="Python",
+    )
+    orchid = lineage(taxon_id=1, rank="GENUS", full_name="Cattleya", kingdom="Plantae")
+    assert applies_to_taxon(on_animals, python)
+    assert not applies_to_taxon(on_animals, orchid)

@@ -6,8 +6,8 @@
   it. One with a future start date is not in force yet.
 * Taxa: a restriction applies to a taxon when it names the taxon (by id, or by name and
   rank when the id is absent or unknown), one of its higher taxa (genus, family, order,
-  class, or the species of a subspecies, by name), or no taxon at all (a country-wide
-  suspension).
+  class, phylum, kingdom, or the species of a subspecies, by name), or no taxon at all (a
+  country-wide suspension).
 * Scope: a quota covers the codes it lists (empty: all); a suspension covers every code
   except those it exempts. A code not asked for does not narrow anything.
 * Country and direction: a restriction with no country concerns every country; an export
@@ -41,6 +41,8 @@ def lineage(
     taxon_id: int,
     rank: str,
     full_name: str,
+    kingdom: str | None = None,
+    phylum: str | None = None,
     class_name: str | None = None,
     order: str | None = None,
     family: str | None = None,
@@ -50,6 +52,8 @@ def lineage(
     higher = {
         (higher_rank, name)
         for higher_rank, name in (
+            ("KINGDOM", kingdom),
+            ("PHYLUM", phylum),
             ("CLASS", class_name),
             ("ORDER", order),
             ("FAMILY", family),

@@ -43,6 +43,8 @@ def lineage_of(taxon: TaxonConcept) -> rules.Lineage:
         taxon_id=taxon.id,
         rank=taxon.rank,
         full_name=taxon.full_name,
+        kingdom=taxon.kingdom,
+        phylum=taxon.phylum,
         class_name=taxon.class_name,
         order=taxon.order_name,
         family=taxon.family,
