@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import cast
 
 from fastapi import FastAPI
 
 from gateway.settings import GatewaySettings
-from pangolin_core.service import ServiceDefinition, create_service_app
+from gateway.state import GatewayState
+from pangolin_core.identity import IdentitySigner
+from pangolin_core.service import ServiceDefinition, ServiceRuntime, create_service_app
 from pangolin_core.telemetry import Telemetry
+
+
+@asynccontextmanager
+async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
+    settings = cast(GatewaySettings, runtime.settings)
+    state = GatewayState(
+        settings=settings,
+        signer=IdentitySigner(
+            settings.identity_private_key.get_secret_value(),
+            ttl_seconds=settings.identity_ttl_seconds,
+        ),
+    )
+    async with AsyncExitStack() as stack:
+        # Each part opens here (one line each): authenticator, limiter, audit, upstreams.
+        _ = stack
+        runtime.extras["gateway"] = state
+        yield
+
 
 DEFINITION = ServiceDefinition(
     name="gateway",
@@ -17,6 +40,8 @@ DEFINITION = ServiceDefinition(
         "The one public door: partner authentication, scopes, rate limits, routing and audit."
     ),
     migrations=Path(__file__).parent / "migrations",
+    routers=[],
+    lifespan=lifespan,
 )
 
 
