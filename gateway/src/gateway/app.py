@@ -25,6 +25,7 @@ async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
             settings.identity_private_key.get_secret_value(),
             ttl_seconds=settings.identity_ttl_seconds,
         ),
+        tracer=runtime.telemetry.tracer,
     )
     async with AsyncExitStack() as stack:
         # Each part opens here (one line each): authenticator, limiter, audit, upstreams.

@@ -134,3 +134,9 @@ def match(method: str, path: str) -> Rule | None:
 
 def all_scopes() -> frozenset[str]:
     return frozenset().union(*(r.scopes for r in ROUTES))
+
+
+def allowed_methods(path: str) -> frozenset[str]:
+    """The methods some rule accepts at this path (for 405's `Allow`)."""
+    segments = tuple(path.strip("/").split("/"))
+    return frozenset().union(*(r.methods for r in ROUTES if _matches(r.segments, segments)))

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from fastapi import FastAPI
+from opentelemetry.trace import Tracer
 
 from gateway.principal import Principal
 from gateway.settings import GatewaySettings, RatePolicy
@@ -70,6 +71,7 @@ class AuditWriter(Protocol):
 class GatewayState:
     settings: GatewaySettings
     signer: IdentitySigner
+    tracer: Tracer
     authenticator: Authenticator = field(init=False)
     limiter: RateLimiter = field(init=False)
     audit: AuditWriter = field(init=False)
