@@ -11,9 +11,9 @@ from pangolin_core.contracts.roles import ROLE_SCOPES, Role, scope_grants
 @pytest.mark.parametrize(
     ("method", "path", "upstream", "scopes"),
     [
-        ("GET", "/v1/species/status", "species-ref", {"species:read", "species:publish"}),
-        ("GET", "/v1/species", "species-ref", {"species:read", "species:publish"}),
-        ("POST", "/v1/species/match", "species-ref", {"species:read", "species:publish"}),
+        ("GET", "/v1/species/status", "species-ref", {"species:read"}),
+        ("GET", "/v1/species", "species-ref", {"species:read"}),
+        ("POST", "/v1/species/match", "species-ref", {"species:read"}),
         ("POST", "/v1/species/publications", "species-ref", {"species:publish"}),
         ("GET", "/v1/species/publications/42", "species-ref", {"species:publish"}),
         ("DELETE", "/v1/species/taxa/1", "species-ref", {"species:publish"}),

@@ -54,10 +54,10 @@ ROUTES: tuple[Rule, ...] = (
         content_types=frozenset({"application/json", "text/csv", "multipart/form-data"}),
     ),
     rule(READ, "/v1/species/publications/**", SPECIES, "species:publish"),
-    rule(READ, "/v1/species/**", SPECIES, "species:read", "species:publish"),
+    rule(READ, "/v1/species/**", SPECIES, "species:read"),
     # Batch reads are POSTs.
-    rule(frozenset({"POST"}), "/v1/species/match", SPECIES, "species:read", "species:publish"),
-    rule(frozenset({"POST"}), "/v1/species/status", SPECIES, "species:read", "species:publish"),
+    rule(frozenset({"POST"}), "/v1/species/match", SPECIES, "species:read"),
+    rule(frozenset({"POST"}), "/v1/species/status", SPECIES, "species:read"),
     rule(WRITE, "/v1/species/**", SPECIES, "species:publish"),
     # permit-verify.
     rule(frozenset({"POST"}), "/v1/verifications", PERMITS, "permits:verify"),

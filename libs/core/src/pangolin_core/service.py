@@ -62,6 +62,9 @@ ExtraLifespan = Callable[[ServiceRuntime], AbstractAsyncContextManager[None]]
 # Loads what a fresh local suite needs (reference data, demo records) into a migrated
 # database; returns a line for the operator. Run by `pangolin up`, never in production.
 Seed = Callable[[ServiceSettings], Coroutine[Any, Any, str]]
+# More for `/ready` to say (the gateway reports its upstreams): added to the body, while the
+# status stays about this app's own database and NATS.
+Readiness = Callable[[ServiceRuntime], Coroutine[Any, Any, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class ServiceDefinition:
     rpc_endpoints: Callable[[ServiceRuntime], Sequence[RpcEndpoint[Any, Any]]] = lambda _rt: ()
     lifespan: ExtraLifespan | None = None
     seed: Seed | None = None
+    readiness: Readiness | None = None
     version: str = "0.1.0"
 
 
@@ -206,7 +210,10 @@ def _health_router() -> APIRouter:
         except Exception as exc:
             checks["nats"] = f"failed: {exc!r}"[:200]
         if all(v == "ok" for v in checks.values()):
-            return {"status": "ready", "checks": checks}
+            body: dict[str, Any] = {"status": "ready", "checks": checks}
+            if runtime.definition.readiness is not None:
+                body.update(await runtime.definition.readiness(runtime))
+            return body
         return problem_response(
             503,
             {
