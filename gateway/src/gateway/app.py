@@ -9,8 +9,11 @@ from typing import cast
 
 from fastapi import FastAPI
 
+from gateway.auth import open_authenticator
+from gateway.clients.router import router as clients_router
 from gateway.settings import GatewaySettings
 from gateway.state import GatewayState
+from gateway.tokens.router import router as tokens_router
 from pangolin_core.identity import IdentitySigner
 from pangolin_core.service import ServiceDefinition, ServiceRuntime, create_service_app
 from pangolin_core.telemetry import Telemetry
@@ -29,7 +32,7 @@ async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
     )
     async with AsyncExitStack() as stack:
         # Each part opens here (one line each): authenticator, limiter, audit, upstreams.
-        _ = stack
+        state.authenticator = await stack.enter_async_context(open_authenticator(runtime))
         runtime.extras["gateway"] = state
         yield
 
@@ -41,7 +44,7 @@ DEFINITION = ServiceDefinition(
         "The one public door: partner authentication, scopes, rate limits, routing and audit."
     ),
     migrations=Path(__file__).parent / "migrations",
-    routers=[],
+    routers=[tokens_router, clients_router],
     lifespan=lifespan,
 )
 
