@@ -13,6 +13,8 @@ from typing import cast
 import pytest
 import structlog
 from nats.aio.client import Client as NATS
+from nats.js.errors import InvalidBucketNameError
+from nats.js.kv import KeyValue
 
 from gateway.limits import bucket_ttl_seconds, open_rate_limiter, rate_limit_headers
 from gateway.limits.bucket import BucketState, refill, take
@@ -208,6 +210,47 @@ async def test_replicas_sharing_the_kv_bucket_admit_exactly_the_burst(
     assert not any(r.degraded for r in replicas)
 
 
+class Interloper:
+    """The limiter's KV bucket, where another replica writes the key right after each of the
+    first `times` reads, so the update that follows is made against a stale revision."""
+
+    def __init__(self, kv: KeyValue, other: KeyValue, times: int) -> None:
+        self._kv, self._other, self.times = kv, other, times
+
+    async def get(self, key: str) -> KeyValue.Entry:
+        entry = await self._kv.get(key)
+        if self.times:
+            self.times -= 1
+            await self._other.put(key, entry.value or b"")
+        return entry
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._kv, name)
+
+
+async def test_a_replica_that_loses_the_race_reads_again_a_bounded_number_of_times(
+    connections: list[NATS],
+) -> None:
+    policy = RatePolicy(rate=0.001, burst=5)
+    limiter = NatsKvRateLimiter(connections[0], bucket=BUCKET, max_attempts=3)
+    assert (await limiter.acquire("client-1", policy)).remaining == 4
+    other = await connections[1].jetstream().key_value(BUCKET)
+    interloper = Interloper(await limiter._bucket(), other, times=2)
+    limiter._kv = cast(KeyValue, interloper)
+
+    # Two lost races, then the third round wins on the state the other replica wrote.
+    assert (await limiter.acquire("client-1", policy)).remaining == 3
+
+    interloper.times = 3
+    with structlog.testing.capture_logs() as logs:
+        refused = await limiter.acquire("client-1", policy)
+    assert not refused.allowed
+    assert refused.retry_after_seconds == 1.0  # the bucket still has tokens: soon
+    assert [e["event"] for e in logs] == ["rate_limit_contention"]
+    assert not limiter.degraded  # contention is not an outage
+    assert (await limiter.acquire("client-1", policy)).remaining == 2
+
+
 async def test_replicas_see_each_others_spending_and_the_refill(
     connections: list[NATS],
 ) -> None:
@@ -232,8 +275,17 @@ async def test_the_bucket_is_created_with_history_one_and_a_ttl(connections: lis
     limiter = NatsKvRateLimiter(connections[0], bucket=BUCKET, ttl_seconds=240)
     await limiter.open()
     await limiter.acquire("a key with spaces.and.dots", RatePolicy(rate=1, burst=2))
-    # A second replica opens the same bucket.
-    await NatsKvRateLimiter(connections[1], bucket=BUCKET).open()
+    # A second replica opens the same bucket and learns its TTL: a policy taking longer than
+    # that to refill is reported (once), since a quiet client's key would expire too early.
+    second = NatsKvRateLimiter(connections[1], bucket=BUCKET, ttl_seconds=10_000)
+    await second.open()
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(2):
+            await second.acquire("client-1", RatePolicy(rate=0.1, burst=25))  # 250 s
+            await second.acquire("client-1", RatePolicy(rate=1, burst=100))
+    assert [(e["event"], e["burst"]) for e in logs] == [
+        ("rate_limit_policy_outlives_bucket_ttl", 25)
+    ]
 
     kv = await connections[1].jetstream().key_value(BUCKET)
     status = await kv.status()
@@ -241,6 +293,11 @@ async def test_the_bucket_is_created_with_history_one_and_a_ttl(connections: lis
     assert status.ttl == 240
     entry = await kv.get(kv_key("a key with spaces.and.dots"))
     assert json.loads(entry.value or b"")["tokens"] == 1.0
+
+
+async def test_a_bucket_name_nats_cannot_take_stops_the_start(connections: list[NATS]) -> None:
+    with pytest.raises(InvalidBucketNameError):
+        await NatsKvRateLimiter(connections[0], bucket="rate limits").open()
 
 
 def test_the_bucket_ttl_covers_the_slowest_refill() -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -30,7 +31,12 @@ import nats.errors
 import structlog
 from nats.aio.client import Client as NATS
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import (
+    BucketNotFoundError,
+    InvalidBucketNameError,
+    KeyNotFoundError,
+    KeyWrongLastSequenceError,
+)
 from nats.js.kv import KeyValue
 
 from gateway.limits.bucket import BucketState, take
@@ -132,6 +138,7 @@ class NatsKvRateLimiter:
         self._opening = asyncio.Lock()
         self._queues: dict[str, _KeyQueue] = {}
         self._retry_at: float | None = None  # set while failed open
+        self._checked_policies: set[tuple[float, int]] = set()
 
     @property
     def degraded(self) -> bool:
@@ -140,9 +147,12 @@ class NatsKvRateLimiter:
 
     async def open(self) -> None:
         """Open (or create) the bucket now rather than on the first request; a NATS that
-        does not answer is logged and the limiter starts failed open."""
+        does not answer is logged and the limiter starts failed open. A bucket name NATS
+        cannot take is a configuration error, raised."""
         try:
             await self._bucket()
+        except InvalidBucketNameError:
+            raise
         except UNAVAILABLE as exc:
             self._fail_open(exc)
 
@@ -198,6 +208,7 @@ class NatsKvRateLimiter:
 
     async def _decide_shared(self, key: str, policies: list[RatePolicy]) -> list[RateDecision]:
         kv = await self._bucket()
+        self._check_ttl(policies)
         stored_key = kv_key(key)
         decisions: list[RateDecision] = []
         for _ in range(self._max_attempts):
@@ -222,13 +233,33 @@ class NatsKvRateLimiter:
         log.warning("rate_limit_contention", key=stored_key, attempts=self._max_attempts)
         return [_refused(decision) for decision in decisions]
 
+    def _check_ttl(self, policies: list[RatePolicy]) -> None:
+        """Say once per policy when a key may expire before its bucket is full again: a
+        client quiet for the TTL then finds a full bucket, more than it earned."""
+        for policy in policies:
+            seen = (policy.rate, policy.burst)
+            if seen in self._checked_policies:
+                continue
+            self._checked_policies.add(seen)
+            if policy.burst / policy.rate > self._ttl:
+                log.warning(
+                    "rate_limit_policy_outlives_bucket_ttl",
+                    bucket=self._bucket_name,
+                    rate=policy.rate,
+                    burst=policy.burst,
+                    ttl_seconds=self._ttl,
+                )
+
     async def _bucket(self) -> KeyValue:
         if self._kv is not None:
             return self._kv
         async with self._opening:
             if self._kv is None:
                 try:
-                    self._kv = await self._js.key_value(self._bucket_name)
+                    kv = await self._js.key_value(self._bucket_name)
+                    # Another replica (or an earlier configuration) may have set another TTL.
+                    self._ttl = (await kv.status()).ttl or math.inf
+                    self._kv = kv
                 except BucketNotFoundError:
                     self._kv = await self._js.create_key_value(
                         KeyValueConfig(
@@ -256,12 +287,12 @@ class NatsKvRateLimiter:
 
 
 def _refused(decision: RateDecision) -> RateDecision:
-    """A decision turned into a refusal: retry once the next token is due."""
-    policy = decision.policy
+    """A request refused because other replicas kept winning the race for its bucket: retry
+    when its token is due, or in a second if the bucket still had one."""
     return RateDecision(
         allowed=False,
-        policy=policy,
+        policy=decision.policy,
         remaining=0,
         reset_seconds=decision.reset_seconds,
-        retry_after_seconds=max(decision.retry_after_seconds, 1.0 / policy.rate),
+        retry_after_seconds=max(decision.retry_after_seconds, 1.0),
     )
