@@ -9,6 +9,9 @@ from typing import cast
 
 from fastapi import FastAPI
 
+from gateway.apidoc.router import install_api_description
+from gateway.audit.router import router as audit_router
+from gateway.audit.writer import open_audit_writer
 from gateway.auth import open_authenticator
 from gateway.clients.router import router as clients_router
 from gateway.settings import GatewaySettings
@@ -33,6 +36,7 @@ async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
     async with AsyncExitStack() as stack:
         # Each part opens here (one line each): authenticator, limiter, audit, upstreams.
         state.authenticator = await stack.enter_async_context(open_authenticator(runtime))
+        state.audit = await stack.enter_async_context(open_audit_writer(runtime))
         runtime.extras["gateway"] = state
         yield
 
@@ -44,7 +48,7 @@ DEFINITION = ServiceDefinition(
         "The one public door: partner authentication, scopes, rate limits, routing and audit."
     ),
     migrations=Path(__file__).parent / "migrations",
-    routers=[tokens_router, clients_router],
+    routers=[tokens_router, clients_router, audit_router],
     lifespan=lifespan,
 )
 
@@ -52,4 +56,5 @@ DEFINITION = ServiceDefinition(
 def create_app(
     settings: GatewaySettings | None = None, *, telemetry: Telemetry | None = None
 ) -> FastAPI:
-    return create_service_app(DEFINITION, settings or GatewaySettings(), telemetry=telemetry)
+    app = create_service_app(DEFINITION, settings or GatewaySettings(), telemetry=telemetry)
+    return install_api_description(app)
