@@ -10,6 +10,8 @@ never the machine's NATS. A benchmark, not a test:
     python3 -m uv run --frozen python bench/rate_limits.py [--seconds 3]
 """
 
+# ruff: noqa: E402 (imports after the path fix below)
+
 from __future__ import annotations
 
 import argparse
@@ -22,6 +24,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
+
+# bench/gateway.py (the gateway's benchmark) shadows the `gateway` package for a script run
+# from this folder, so the folder leaves the path before the package is imported.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
 from nats.aio.client import Client as NATS
 
