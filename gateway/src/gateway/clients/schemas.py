@@ -27,7 +27,9 @@ class NewClient(BaseModel):
         None, description="A subset of what the roles grant; all of it when absent."
     )
     rate: float | None = Field(None, gt=0, description="Own rate limit (requests/s).")
-    burst: int | None = Field(None, gt=0, description="Own burst; set with `rate`.")
+    burst: int | None = Field(
+        None, gt=0, validate_default=True, description="Own burst; set with `rate`."
+    )
 
     @field_validator("roles")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import signal
 import subprocess
@@ -30,6 +31,20 @@ DataDir = Annotated[
     Path, typer.Option("--data-dir", help="Where SQLite files and NATS storage live.")
 ]
 AppName = Annotated[str, typer.Argument(help="gateway, species-ref, permit-verify, ...")]
+
+
+def _add_gateway_commands() -> None:
+    """`pangolin clients ...`, when the gateway is installed (its module imports only typer)."""
+    try:
+        commands = importlib.import_module("gateway.clients.commands")
+    except ModuleNotFoundError as exc:
+        if exc.name != "gateway":
+            raise
+        return
+    cli.add_typer(commands.app, name="clients")
+
+
+_add_gateway_commands()
 
 
 def _say(message: str) -> None:
@@ -207,6 +222,16 @@ def _suite_environment(
     return env
 
 
+def _demo_clients(gateway_database_url: str) -> list[str]:
+    """One client per role for a local suite (never in production); the lines to print."""
+    if os.environ.get("PANGOLIN_ENV", "").lower() == "production":
+        _say("PANGOLIN_ENV=production: no demo clients (create clients with `pangolin clients`)")
+        return []
+    commands = importlib.import_module("gateway.clients.commands")
+    lines: list[str] = commands.demo_clients(gateway_database_url)
+    return lines
+
+
 def _start_apps(
     suite: _Suite, env: dict[str, str], host: str, ports: dict[str, int], logs: Path
 ) -> None:
@@ -272,6 +297,7 @@ def up(
                 settings = app.settings(database_url=db_urls[app.name], data_dir=data_dir)
                 _say(f"{app.name}: {asyncio.run(seed(settings))}")
 
+        demo_lines = _demo_clients(db_urls["gateway"])
         base_urls = {name: f"http://{host}:{p}" for name, p in ports.items()}
         env = _suite_environment(nats_url, data_dir, db_urls, base_urls)
         logs = data_dir / "logs"
@@ -282,6 +308,8 @@ def up(
         for name, base in base_urls.items():
             typer.echo(f"  {name:<{width}}  {base}  (API docs: {base}/docs)")
         typer.echo(f"  {'nats':<{width}}  {nats_url}")
+        for line in demo_lines:
+            typer.echo(line)
         typer.echo(f"Data and logs: {data_dir}. Press Ctrl-C to stop.")
         while not stop_requested.wait(0.5):
             dead = [n for n, p in suite.processes.items() if p.poll() is not None]
