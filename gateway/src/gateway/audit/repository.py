@@ -62,10 +62,8 @@ async def page(
     if before is not None:
         at, entry_id = as_utc(before[0]), before[1]
         query = query.where(
-            sa.or_(
-                col(AuditEntry.at) < at,
-                sa.and_(col(AuditEntry.at) == at, col(AuditEntry.id) < entry_id),
-            )
+            col(AuditEntry.at) <= at,  # redundant, but lets the index on `at` start there
+            sa.or_(col(AuditEntry.at) < at, col(AuditEntry.id) < entry_id),
         )
     query = query.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc()).limit(limit)
     return (await session.exec(query)).all()
