@@ -310,3 +310,37 @@ async def test_expired_untrusted_and_tampered_tokens_are_refused(gateway: Runnin
         "/v1/admin/clients", headers={"Authorization": f"Bearer {good}"}
     )
     assert response.status_code == 200, response.text
+
+
+async def test_a_json_body_is_not_a_token_request(gateway: RunningGateway) -> None:
+    sw = await gateway.create_client("sw-json", "single_window")
+
+    response = await gateway.http.post(
+        TOKEN, json={**GRANT, "client_id": sw.client.id, "client_secret": sw.client_secret}
+    )
+
+    _assert_oauth_error(response, 400, "invalid_request")
+
+
+async def test_a_token_missing_a_claim_gets_a_well_formed_challenge(
+    gateway: RunningGateway,
+) -> None:
+    keys = gateway.authenticator.tokens.keys
+    token = jwt.encode(
+        {"iss": "pangolin", "aud": "pangolin-gateway", "sub": "x", "iat": time.time()},
+        keys.signing_key,
+        algorithm="EdDSA",
+        headers={"kid": keys.signing_kid},
+    )
+
+    response = await gateway.http.get(
+        "/v1/admin/clients", headers={"Authorization": f"Bearer {token}"}
+    )
+
+    assert response.status_code == 401
+    assert '"exp"' in response.json()["detail"]
+    challenge = response.headers["www-authenticate"]
+    assert challenge == (
+        'Bearer realm="pangolin", error="invalid_token", '
+        "error_description=\"The access token is not valid: Token is missing the 'exp' claim\""
+    )

@@ -34,7 +34,8 @@ def _refused(description: str, *, token_given: bool) -> Unauthenticated:
     """A 401 with the RFC 6750 challenge (`invalid_token` when a credential was given)."""
     challenge = REALM
     if token_given:
-        challenge += f', error="invalid_token", error_description="{description}"'
+        quoted = description.replace("\\", "").replace('"', "'")  # a quoted-string
+        challenge += f', error="invalid_token", error_description="{quoted}"'
     return Unauthenticated(description, headers={"WWW-Authenticate": challenge})
 
 
