@@ -657,7 +657,9 @@ def comparisons(rows: Sequence[dict[str, Any]], load: int) -> list[dict[str, Any
 
     With a closed loop of N in flight on a saturated server, p50 is about N / throughput, so
     the added p50 under load follows the throughput ratio; one in flight shows the time the
-    proxy itself adds to a request.
+    proxy itself adds to a request. CPU per request is steadier than req/s on a shared
+    machine: `cpu_ratio` is the throughput ratio the CPU figures allow when the proxy and
+    species-ref each have a core, direct species-ref ms / the larger of the two.
     """
     by_key = {(row["case"], row["kind"], row["in_flight"]): row for row in rows}
     out = []
@@ -674,6 +676,14 @@ def comparisons(rows: Sequence[dict[str, Any]], load: int) -> list[dict[str, Any
             "added_p99_ms": row["p99_ms"] - base["p99_ms"],
             "added_p50_ms_one": None,
         }
+        cpu = row["server_cpu_ms_per_request"]
+        proxy_ms = sum(ms for name, ms in cpu.items() if name != "species-ref")
+        direct_ms = base["server_cpu_ms_per_request"].get("species-ref", 0.0)
+        entry["proxy_cpu_ms"] = proxy_ms
+        entry["upstream_cpu_ms"] = cpu.get("species-ref", 0.0)
+        entry["direct_cpu_ms"] = direct_ms
+        slowest = max(proxy_ms, entry["upstream_cpu_ms"])
+        entry["cpu_ratio"] = direct_ms / slowest if slowest else 0.0
         one, base_one = by_key.get((case, kind, 1)), by_key.get(("direct", kind, 1))
         if load != 1 and one is not None and base_one is not None:
             entry["added_p50_ms_one"] = one["p50_ms"] - base_one["p50_ms"]
@@ -721,36 +731,49 @@ def print_report(report: dict[str, Any]) -> None:
             f"| through the gateway | request | throughput / direct, {load} in flight (target >="
             f" {TARGET_RATIO:.0%}) | added p50, {load} in flight (target <="
             f" {TARGET_ADDED_P50_MS:g} ms) | added p50, 1 in flight | added p99, {load} in flight |"
+            " CPU per request: gateway, species-ref (direct) | throughput / direct from CPU |"
         )
-        print("|---|---|---:|---:|---:|---:|")
+        print("|---|---|---:|---:|---:|---:|---:|---:|")
         for c in sorted(gateway_rows, key=lambda c: c["kind"]):
             one = c["added_p50_ms_one"]
-            print(
-                f"| {c['case'].removeprefix('gateway, ')} | {request_label(c['kind'])} |"
-                f" {c['ratio']:.1%} {met(c['ratio'] >= TARGET_RATIO)} |"
-                f" {c['added_p50_ms']:+.2f} ms {met(c['added_p50_ms'] <= TARGET_ADDED_P50_MS)} |"
-                + (f" {one:+.2f} ms {met(one <= TARGET_ADDED_P50_MS)} |" if one is not None
-                   else " not measured |")
-                + f" {c['added_p99_ms']:+.2f} ms |"
-            )  # fmt: skip
+            cells = [
+                c["case"].removeprefix("gateway, "),
+                request_label(c["kind"]),
+                f"{c['ratio']:.1%} {met(c['ratio'] >= TARGET_RATIO)}",
+                f"{c['added_p50_ms']:+.2f} ms {met(c['added_p50_ms'] <= TARGET_ADDED_P50_MS)}",
+                "not measured"
+                if one is None
+                else f"{one:+.2f} ms {met(one <= TARGET_ADDED_P50_MS)}",
+                f"{c['added_p99_ms']:+.2f} ms",
+                f"{c['proxy_cpu_ms']:.2f}, {c['upstream_cpu_ms']:.2f}"
+                f" ({c['direct_cpu_ms']:.2f}) ms",
+                f"{c['cpu_ratio']:.0%}",
+            ]
+            print("| " + " | ".join(cells) + " |")
     proxy_rows = [c for c in compared if c["case"].startswith("proxy")]
     if proxy_rows:
         load = proxy_rows[0]["in_flight"]
         print()
         print(
-            f"| minimal proxy (bench/proxy_clients.py) | GET / direct, {load} in flight |"
-            f" POST / direct, {load} in flight | added p50 GET / POST, 1 in flight |"
+            f"| minimal proxy (bench/proxy_clients.py) | throughput / direct, {load} in flight,"
+            " GET / POST | added p50, 1 in flight, GET / POST | proxy CPU per request, GET / POST"
+            " | throughput / direct from CPU, GET / POST |"
         )
-        print("|---|---:|---:|---:|")
+        print("|---|---:|---:|---:|---:|")
         for client in PROXY_CLIENTS:
             by_kind = {c["kind"]: c for c in proxy_rows if c["case"] == f"proxy on {client}"}
-            if len(by_kind) == 2:
-                added = [by_kind[kind]["added_p50_ms_one"] for kind in ("GET", "POST")]
-                print(
-                    f"| {client} | {by_kind['GET']['ratio']:.0%} | {by_kind['POST']['ratio']:.0%} |"
-                    + (f" {added[0]:+.2f} / {added[1]:+.2f} ms |" if None not in added
-                       else " not measured |")
-                )  # fmt: skip
+            if len(by_kind) != 2:
+                continue
+            get, post = by_kind["GET"], by_kind["POST"]
+            one = (get["added_p50_ms_one"], post["added_p50_ms_one"])
+            cells = [
+                client,
+                f"{get['ratio']:.0%} / {post['ratio']:.0%}",
+                "not measured" if None in one else f"{one[0]:+.2f} / {one[1]:+.2f} ms",
+                f"{get['proxy_cpu_ms']:.2f} / {post['proxy_cpu_ms']:.2f} ms",
+                f"{get['cpu_ratio']:.0%} / {post['cpu_ratio']:.0%}",
+            ]
+            print("| " + " | ".join(cells) + " |")
     for row in rows:
         if row["first_error"]:
             print(
