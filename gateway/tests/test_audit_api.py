@@ -252,3 +252,32 @@ async def test_only_admins_read_the_trail(gateway: Gateway) -> None:
     assert token.status_code == 200, token.text
     bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
     assert (await gateway.client.get("/v1/admin/audit", headers=bearer)).status_code == 200
+
+
+async def test_every_call_through_the_gateway_lands_in_the_trail(gateway: Gateway) -> None:
+    """The gateway's front records each request; the writer stores it; an admin reads it."""
+    customs = {"X-API-Key": gateway.customs.api_key}
+    refused = await gateway.client.get(
+        "/v1/admin/audit", headers={**customs, "X-Request-ID": "trail-check-1"}
+    )
+    assert refused.status_code == 403
+    forwarded = await gateway.client.get("/v1/species/taxa", headers=customs)
+    assert forwarded.status_code >= 500  # species-ref is down in this test
+    anonymous = await gateway.client.get("/v1/species/taxa")
+    assert anonymous.status_code == 401
+    writer = gateway_state(gateway.app).audit
+    assert isinstance(writer, BatchAuditWriter)
+    await writer.flush()
+
+    mine = (await gateway.audit(client_id=gateway.customs.client.id)).json()["items"]
+    assert [(e["method"], e["route"], e["upstream"], e["status"]) for e in mine] == [
+        ("GET", "/v1/species/**", "species-ref", forwarded.status_code),
+        ("GET", "/v1/admin/audit", None, 403),
+    ]
+    assert mine[1]["request_id"] == "trail-check-1"
+    assert mine[1]["country"] == "KE" and mine[1]["latency_ms"] > 0
+    a_minute_ago = datetime.now(UTC) - timedelta(minutes=1)
+    assert all(datetime.fromisoformat(e["at"]) > a_minute_ago for e in mine)
+
+    unknown = (await gateway.audit(status=401)).json()["items"]
+    assert [(e["client_id"], e["path"]) for e in unknown] == [(None, "/v1/species/taxa")]

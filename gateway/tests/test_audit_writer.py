@@ -139,7 +139,15 @@ async def test_a_failed_flush_keeps_the_batch_and_the_next_one_writes_it(
 
         assert [r[0] for r in await stored(db)] == [f"req-{n:05d}" for n in range(11)]
         failures = [log for log in logs if log["event"] == "audit_flush_failed"]
-        assert failures and all(log["log_level"] == "error" for log in failures)
+        assert len(failures) >= 2 and all(log["log_level"] == "error" for log in failures)
+        # The traceback once, then one line per failed tick; and a word when it is over.
+        assert failures[0].get("exc_info") and "exc_info" not in failures[1]
+        assert failures[1]["failed_flushes"] == 2
+        recovered = [log for log in logs if log["event"] == "audit_flush_recovered"]
+        assert recovered == [
+            {"event": "audit_flush_recovered", "log_level": "info",
+             "failed_flushes": writer.failures}
+        ]  # fmt: skip
     finally:
         await db.dispose()
 

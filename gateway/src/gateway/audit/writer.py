@@ -27,7 +27,8 @@ from pangolin_core.service import ServiceRuntime
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_MAX_PENDING = 100_000  # ~50 MB of entries; at 2,000 requests/s, 50 s of outage
+DEFAULT_MAX_PENDING = 100_000  # ~40 MB of entries; at 2,000 requests/s, 50 s of outage
+FINAL_FLUSH_SECONDS = 10.0
 
 
 class BatchAuditWriter:
@@ -53,6 +54,7 @@ class BatchAuditWriter:
         self._closing = False
         self.written = 0
         self.failures = 0  # flushes that failed
+        self._failing_since = 0  # failed flushes in a row
         self.dropped = 0  # since start
         self._dropped_unreported = 0
 
@@ -100,18 +102,35 @@ class BatchAuditWriter:
             self._batch_ready.clear()
             try:
                 await self.flush()
-            except Exception:
-                self.failures += 1
-                log.exception("audit_flush_failed", pending=len(self._pending))
+            except Exception as exc:
+                self._failed(exc)
                 if not self._closing:
                     # Let the database recover for a full tick, even while batches fill up.
                     await asyncio.sleep(self._flush_seconds)
+            else:
+                if self._failing_since:
+                    log.info("audit_flush_recovered", failed_flushes=self._failing_since)
+                    self._failing_since = 0
             self._report_dropped()
         await self._final_flush()
 
+    def _failed(self, exc: Exception) -> None:
+        self.failures += 1
+        self._failing_since += 1
+        if self._failing_since == 1:  # the traceback once per outage, then one line a tick
+            log.exception("audit_flush_failed", pending=len(self._pending))
+        else:
+            log.error(
+                "audit_flush_failed",
+                pending=len(self._pending),
+                failed_flushes=self._failing_since,
+                error=repr(exc)[:300],
+            )
+
     async def _final_flush(self) -> None:
         try:
-            await self.flush()
+            # Bounded: a database that hangs must not hold the gateway's shutdown.
+            await asyncio.wait_for(self.flush(), FINAL_FLUSH_SECONDS)
         except Exception:
             log.exception("audit_entries_lost", count=len(self._pending))
         self._report_dropped()
