@@ -71,6 +71,7 @@ class _Exchange:
     request_id: str
     principal: Principal | None = None
     rule: routes.Rule | None = None
+    upstream: str | None = None  # set once the call is sent to a service
     status: int = 500
 
 
@@ -105,7 +106,7 @@ class GatewayMiddleware:
                     latency_ms=round((time.perf_counter() - started) * 1000, 3),
                     client_id=principal.client_id if principal else None,
                     country=principal.country if principal else None,
-                    upstream=exchange.rule.upstream if exchange.rule else None,
+                    upstream=exchange.upstream,
                 )
             )
 
@@ -241,6 +242,7 @@ class GatewayMiddleware:
         ):
             carrier: dict[str, str] = {}
             propagate.inject(carrier)
+            exchange.upstream = rule.upstream
             out.extend(carrier.items())
             response = await _send_upstream(
                 upstream,
