@@ -1,5 +1,6 @@
 # The few commands a person types. Needs only python3 with pip: uv is installed when missing.
-UV := $(shell command -v uv 2>/dev/null)
+# uv on PATH, else where `pip install --user` puts it, else through the python3 that has it.
+UV := $(shell command -v uv 2>/dev/null || ls "$$HOME/.local/bin/uv" 2>/dev/null)
 ifeq ($(UV),)
 UV := python3 -m uv
 endif

@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -50,6 +51,9 @@ def test_make_run_on_a_fresh_clone_brings_up_the_suite(tmp_path: Path) -> None:
     env = {
         k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
     }
+    # As on a fresh machine: not this checkout's virtualenv first on PATH (`uv run` puts it).
+    venv_bin = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != venv_bin)
     port = five_free_ports()
     started = time.monotonic()
     process = subprocess.Popen(
