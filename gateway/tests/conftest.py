@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from clients_support import RunningGateway, gateway_settings, open_gateway
 
+from clients_support import RunningGateway, gateway_settings, open_gateway
 from gateway.clients.service import IssuedCredentials
 
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from clients_support import RunningGateway, gateway_settings, open_gateway
 
+from clients_support import RunningGateway, gateway_settings, open_gateway
 from gateway import auth
 from gateway.clients.service import IssuedCredentials
 from gateway.settings import RatePolicy
@@ -135,6 +135,24 @@ async def test_an_api_key_is_verified_once_then_served_from_the_cache(
     for _ in range(2):  # a wrong secret is never cached as good
         await _refused(gateway, api_key=wrong)
     assert verifications() == 3
+
+
+async def test_guessing_the_secret_of_a_known_key_id_stops_costing_argon2(
+    gateway: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    issued = await gateway.create_client("sw", "single_window")
+    verifications = _count_argon2(monkeypatch)
+    key_id = issued.api_key.split("_")[1]
+    for attempt in range(25):
+        await _refused(gateway, api_key=f"pgk_{key_id}_guess{attempt}")
+    assert verifications() == auth.API_KEY_CHECKS.burst
+    refused = await _refused(gateway, api_key=f"pgk_{key_id}_guess-again")
+    assert "Too many checks" in refused.detail
+    # Another client's key is not affected.
+    other = await gateway.create_client("other", "single_window")
+    assert (await gateway.authenticator.authenticate(None, other.api_key)).client_id == (
+        other.client.id
+    )
 
 
 async def test_rotation_refuses_the_old_secret_key_and_tokens_at_once(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from clients_support import RunningGateway
 
+from clients_support import RunningGateway
 from gateway.clients.service import IssuedCredentials
 
 CLIENTS = "/v1/admin/clients"

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from clients_support import gateway_settings, open_gateway
 from typer.testing import CliRunner
 
+from clients_support import gateway_settings, open_gateway
 from gateway.clients.commands import demo_clients
 from pangolin_core import migrations
 from pangolin_core.cli import cli

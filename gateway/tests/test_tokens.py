@@ -10,7 +10,6 @@ from typing import Any
 
 import jwt
 import pytest
-from clients_support import RunningGateway, gateway_settings, open_gateway
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from pydantic import SecretStr
 
+from clients_support import RunningGateway, gateway_settings, open_gateway
 from pangolin_core.identity import key_id
 
 TOKEN = "/oauth/token"

@@ -19,6 +19,7 @@ from fastapi import Request
 from gateway.clients import rules
 from gateway.clients.directory import ClientDirectory, ClientRecord
 from gateway.clients.secrets import ApiKeyCache, parse_api_key, secret_matches
+from gateway.limits.memory import InMemoryRateLimiter
 from gateway.principal import Principal
 from gateway.settings import GatewaySettings, RatePolicy
 from gateway.tokens.keys import TokenKeys
@@ -28,6 +29,11 @@ from pangolin_core.service import ServiceRuntime
 
 AUTHENTICATOR = "gateway_authenticator"  # the key in `runtime.extras`
 REALM = 'Bearer realm="pangolin"'
+# Checking an API key not seen before costs an argon2 verification (tens of ms of CPU): per
+# key id, at most 10 such checks at once and then one every 6 s, so someone who learnt a key id
+# cannot keep the gateway's CPU busy guessing its secret. Keys that verified are cached and
+# never count.
+API_KEY_CHECKS = RatePolicy(rate=1 / 6, burst=10)
 
 
 def _refused(description: str, *, token_given: bool) -> Unauthenticated:
@@ -59,6 +65,7 @@ class ClientAuthenticator:
         self.tokens = tokens
         self._role_rate_limits = role_rate_limits
         self._api_keys = ApiKeyCache()
+        self._api_key_checks = InMemoryRateLimiter()
 
     async def authenticate(self, authorization: str | None, api_key: str | None) -> Principal:
         if authorization:
@@ -97,6 +104,11 @@ class ClientAuthenticator:
         client = self._usable(client, credential="API key")
         if not self._api_keys.lookup(api_key, client_id=client.id, rotated_at=client.rotated_at):
             assert parsed is not None  # a client was found by its id
+            if not self._api_key_checks.take(parsed[0], API_KEY_CHECKS).allowed:
+                raise _refused(
+                    "Too many checks of wrong API keys for this key id; try again later.",
+                    token_given=True,
+                )
             if not await asyncio.to_thread(secret_matches, client.api_key_hash, parsed[1]):
                 raise _refused("The API key is not valid.", token_given=True)
             self._api_keys.remember(api_key, client_id=client.id, rotated_at=client.rotated_at)
