@@ -128,8 +128,9 @@ async def running_app(
 def identity_headers(
     *scopes: str, client_id: str = "test-client", country: str = "KE", roles: tuple[str, ...] = ()
 ) -> dict[str, str]:
-    """The header the gateway would forward, signed with the development key."""
-    token = IdentitySigner(DEV_IDENTITY_PRIVATE_KEY).sign(
+    """The header the gateway would forward, signed with the development key. It lives an
+    hour, not the gateway's 60 s: modules build it once, at import, for a whole test run."""
+    token = IdentitySigner(DEV_IDENTITY_PRIVATE_KEY, ttl_seconds=3600).sign(
         Caller(client_id, country, frozenset(roles), frozenset(scopes))
     )
     return {"X-Pangolin-Identity": token}
