@@ -3,6 +3,7 @@ on the replica that disabled or rotated a client and within a refresh on the oth
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -148,11 +149,14 @@ async def test_guessing_the_secret_of_a_known_key_id_stops_costing_argon2(
     assert verifications() == auth.API_KEY_CHECKS.burst
     refused = await _refused(gateway, api_key=f"pgk_{key_id}_guess-again")
     assert "Too many checks" in refused.detail
-    # Another client's key is not affected.
+    # Another client's key is not affected, and a burst of its first requests costs one check.
+    before = verifications()
     other = await gateway.create_client("other", "single_window")
-    assert (await gateway.authenticator.authenticate(None, other.api_key)).client_id == (
-        other.client.id
+    burst = await asyncio.gather(
+        *(gateway.authenticator.authenticate(None, other.api_key) for _ in range(30))
     )
+    assert {p.client_id for p in burst} == {other.client.id}
+    assert verifications() == before + 1
 
 
 async def test_rotation_refuses_the_old_secret_key_and_tokens_at_once(

@@ -66,6 +66,7 @@ class ClientAuthenticator:
         self._role_rate_limits = role_rate_limits
         self._api_keys = ApiKeyCache()
         self._api_key_checks = InMemoryRateLimiter()
+        self._api_key_checks_running: dict[str, asyncio.Future[bool]] = {}
 
     async def authenticate(self, authorization: str | None, api_key: str | None) -> Principal:
         if authorization:
@@ -104,15 +105,35 @@ class ClientAuthenticator:
         client = self._usable(client, credential="API key")
         if not self._api_keys.lookup(api_key, client_id=client.id, rotated_at=client.rotated_at):
             assert parsed is not None  # a client was found by its id
-            if not self._api_key_checks.take(parsed[0], API_KEY_CHECKS).allowed:
-                raise _refused(
-                    "Too many checks of wrong API keys for this key id; try again later.",
-                    token_given=True,
-                )
-            if not await asyncio.to_thread(secret_matches, client.api_key_hash, parsed[1]):
+            if not await self._check_api_key(api_key, parsed, client):
                 raise _refused("The API key is not valid.", token_given=True)
-            self._api_keys.remember(api_key, client_id=client.id, rotated_at=client.rotated_at)
         return self._principal(client, client.scopes, "api_key")
+
+    async def _check_api_key(
+        self, api_key: str, parsed: tuple[str, str], client: ClientRecord
+    ) -> bool:
+        """One argon2 verification per distinct key, however many requests bring it at once
+        (a burst after a restart costs one check, not one per request)."""
+        pending = self._api_key_checks_running.get(api_key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        key_id, secret = parsed
+        if not self._api_key_checks.take(key_id, API_KEY_CHECKS).allowed:
+            raise _refused(
+                "Too many checks of wrong API keys for this key id; try again later.",
+                token_given=True,
+            )
+        check = asyncio.ensure_future(
+            asyncio.to_thread(secret_matches, client.api_key_hash, secret)
+        )
+        self._api_key_checks_running[api_key] = check
+        try:
+            matches = await asyncio.shield(check)
+        finally:
+            self._api_key_checks_running.pop(api_key, None)
+        if matches:
+            self._api_keys.remember(api_key, client_id=client.id, rotated_at=client.rotated_at)
+        return matches
 
     @staticmethod
     def _usable(client: ClientRecord | None, *, credential: str) -> ClientRecord:
