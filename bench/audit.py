@@ -95,7 +95,7 @@ def row(label: str, figure: float, unit: str, note: str = "") -> None:
 
 async def count_rows(db: Database) -> int:
     async with db.connect() as conn:
-        return int((await conn.execute(sa.text("SELECT count(*) FROM gateway_audit"))).scalar())
+        return int((await conn.execute(sa.text("SELECT count(*) FROM gateway_audit"))).scalar_one())
 
 
 async def bench_record(count: int) -> None:
