@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from gateway.clients.service import IssuedCredentials, create_client
 from gateway.settings import GatewaySettings
 from pangolin_core import migrations
 from pangolin_core.contracts.roles import Role
-from pangolin_core.natsserver import NatsServer
+from pangolin_core.natsserver import NatsServer, wait_for_port
 from pangolin_core.suite import SERVICES, app_named
 from pangolin_core.testing import running_app
 from suite_support import five_free_ports
@@ -55,23 +54,15 @@ class AppProcess:
         return self
 
     def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=1.0) as client:
-            while True:
-                assert self.process is not None
-                if self.process.poll() is not None:
-                    raise RuntimeError(
-                        f"{self.name} exited with {self.process.returncode}:"
-                        f" {self.log_path.read_text()[-2000:]}"
-                    )
-                try:
-                    if client.get(f"{self.url}/ready").status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"{self.name} not ready after {timeout} s")
-                time.sleep(0.05)  # polling /ready of a starting process, with a deadline
+        """uvicorn binds its port only once the app's lifespan has started, so listening means
+        started; then /ready must say the database and NATS answer."""
+        assert self.process is not None
+        try:
+            wait_for_port("127.0.0.1", self.port, timeout=timeout, process=self.process)
+        except (RuntimeError, TimeoutError) as exc:
+            raise RuntimeError(f"{self.name}: {exc}: {self.log_path.read_text()[-2000:]}") from exc
+        ready = httpx.get(f"{self.url}/ready", timeout=5.0)
+        assert ready.status_code == 200, f"{self.name} started but not ready: {ready.text}"
 
     def kill(self) -> None:
         """Die at once, as a crashed process does (no graceful shutdown)."""
