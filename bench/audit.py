@@ -119,7 +119,7 @@ class LoopLag:
         loop = asyncio.get_running_loop()
         while True:
             expected = loop.time() + 0.001
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(0.001)  # the measurement itself: how late a 1 ms timer fires
             self.lags.append(loop.time() - expected)
 
     def __enter__(self) -> LoopLag:
@@ -176,7 +176,7 @@ async def bench_paced(db: Database, rate: int, seconds: float) -> None:
                     writer.record(entry)
                 sent = due
                 backlog = max(backlog, writer.pending)
-                await asyncio.sleep(0.001)
+                await asyncio.sleep(0.001)  # pacing the offered load: the next ms of requests
             offered = loop.time() - started
             last = loop.time()
             await writer.flush()

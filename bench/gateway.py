@@ -65,7 +65,7 @@ from species import (  # type: ignore[import-not-found, unused-ignore]
 
 from pangolin_core import migrations
 from pangolin_core.identity import Caller, IdentitySigner
-from pangolin_core.natsserver import NatsServer, free_port
+from pangolin_core.natsserver import NatsServer, free_port, wait_for_port
 from pangolin_core.settings import DEV_IDENTITY_PRIVATE_KEY
 from pangolin_core.suite import APPS, SERVICES, app_named
 
@@ -358,29 +358,21 @@ class Servers:
 def wait_ready(
     server: Server, path: str = "/ready", headers: dict[str, str] | None = None
 ) -> float:
-    """Poll until `path` answers 200; a clear error if the server exits or never gets there."""
+    """Wait until the server listens (uvicorn binds only once its lifespan has started the
+    app), then `path` must answer 200; a clear error if the server exits or never gets there."""
     started = time.perf_counter()
-    deadline = started + READY_TIMEOUT
-    last = "no answer"
+    try:
+        wait_for_port("127.0.0.1", server.port, timeout=READY_TIMEOUT, process=server.process)
+    except (RuntimeError, TimeoutError) as exc:
+        raise RuntimeError(f"{server.name}: {exc} ({server.log}):\n{log_tail(server.log)}") from exc
     with httpx.Client(base_url=server.base_url, headers=headers, timeout=5.0) as client:
-        while time.perf_counter() < deadline:
-            if server.process.poll() is not None:
-                raise RuntimeError(
-                    f"{server.name} exited with {server.process.returncode} before it was ready"
-                    f" ({server.log}):\n{log_tail(server.log)}"
-                )
-            try:
-                response = client.get(path)
-                if response.status_code == 200:
-                    return time.perf_counter() - started
-                last = f"{response.status_code} {response.text[:300]}"
-            except httpx.HTTPError as exc:
-                last = repr(exc)
-            time.sleep(0.2)  # polling until the lifespan is done
-    raise TimeoutError(
-        f"{server.name} not ready after {READY_TIMEOUT:.0f} s (GET {path}: {last}) ({server.log}):"
-        f"\n{log_tail(server.log)}"
-    )
+        response = client.get(path)
+    if response.status_code != 200:
+        raise RuntimeError(
+            f"{server.name} listens but GET {path} answered {response.status_code}"
+            f" {response.text[:300]} ({server.log}):\n{log_tail(server.log)}"
+        )
+    return time.perf_counter() - started
 
 
 def suite_environment(
@@ -654,17 +646,9 @@ def running_suite(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
             progress(f"  gateway ready in {ready['gateway']:.1f} s on {gateway.base_url}")
             bearer = {"Authorization": f"Bearer {access_token(gateway, credentials)}"}
             api_key = {"X-API-Key": credentials["api_key"]}
-            # The gateway re-reads its client table every few seconds: allow for it.
-            deadline = time.monotonic() + 15
-            while True:
-                try:
-                    check_route(gateway, bearer, "gateway, bearer token")
-                    check_route(gateway, api_key, "gateway, API key")
-                    break
-                except RuntimeError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.5)  # polling until the client is known
+            # The client was created before the gateway started: it loaded it at start.
+            check_route(gateway, bearer, "gateway, bearer token")
+            check_route(gateway, api_key, "gateway, API key")
             both = (gateway, species)
             cases += [
                 Case("gateway, bearer token", gateway, bearer, both),

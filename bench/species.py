@@ -71,7 +71,7 @@ from pangolin_core import migrations
 from pangolin_core.db import Database
 from pangolin_core.identity import Caller, IdentitySigner
 from pangolin_core.messaging.tables import outbox
-from pangolin_core.natsserver import NatsServer, free_port
+from pangolin_core.natsserver import NatsServer, free_port, wait_for_port
 from pangolin_core.settings import DEV_IDENTITY_PRIVATE_KEY
 from species_ref.app import DEFINITION
 from species_ref.checklist import SPECIFIC_RANKS, ChecklistTaxon, read_checklist
@@ -501,22 +501,19 @@ def log_tail(path: Path, lines: int = 30) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def wait_ready(base_url: str, process: subprocess.Popen[bytes], log: Path) -> float:
+def wait_ready(port: int, process: subprocess.Popen[bytes], log: Path) -> float:
+    """Wait until the server listens: uvicorn binds only once its lifespan has built the name
+    index. Then /ready must answer 200."""
     started = time.perf_counter()
-    deadline = started + READY_TIMEOUT
-    with httpx.Client(base_url=base_url, timeout=5.0) as client:
-        while time.perf_counter() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"species-ref exited with {process.returncode}:\n{log_tail(log)}"
-                )
-            try:
-                if client.get("/ready").status_code == 200:
-                    return time.perf_counter() - started
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)  # polling until the lifespan has built the index
-    raise TimeoutError(f"species-ref not ready after {READY_TIMEOUT:.0f} s:\n{log_tail(log)}")
+    try:
+        wait_for_port("127.0.0.1", port, timeout=READY_TIMEOUT, process=process)
+    except (RuntimeError, TimeoutError) as exc:
+        raise RuntimeError(f"species-ref: {exc}:\n{log_tail(log)}") from exc
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5.0) as client:
+        status = client.get("/ready").status_code
+    if status != 200:
+        raise RuntimeError(f"species-ref listens but /ready answered {status}:\n{log_tail(log)}")
+    return time.perf_counter() - started
 
 
 def start_server(
@@ -836,7 +833,7 @@ def main(args: argparse.Namespace) -> int:
             progress(f"  {summary}")
             process, port, log = start_server(tmp, nats.url, db_url, args.server_env)
             base_url = f"http://127.0.0.1:{port}"
-            ready_seconds = wait_ready(base_url, process, log)
+            ready_seconds = wait_ready(port, process, log)
             server["rss_ready_mb"] = rss_mb(process.pid)
             progress(f"  species-ref ready in {ready_seconds:.1f} s on {base_url}")
 

@@ -128,7 +128,7 @@ class ClientDirectory:
     async def run(self) -> None:
         """Refresh every `refresh_seconds` until cancelled; a failed refresh is retried."""
         while True:
-            await asyncio.sleep(self.refresh_seconds)
+            await asyncio.sleep(self.refresh_seconds)  # the refresh interval, by design
             try:
                 await self.refresh()
             except Exception:
