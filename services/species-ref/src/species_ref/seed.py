@@ -11,6 +11,7 @@ from pangolin_core.db import Database
 from pangolin_core.settings import ServiceSettings
 from species_ref.checklist import read_checklist
 from species_ref.codes.service import DATA_DIR, read_code_lists
+from species_ref.reference.revision import bump_revision
 from species_ref.restrictions.service import load_restrictions
 from species_ref.sapi import RestrictionKind, read_quotas, read_reservations, read_suspensions
 from species_ref.taxa.service import load_checklist
@@ -37,6 +38,8 @@ async def seed(settings: ServiceSettings) -> str:
             summary = await load_checklist(
                 session=session, taxa=read_checklist(CHECKLIST), source=CHECKLIST_SOURCE
             )
+            if not summary.skipped:
+                await bump_revision(session)
         async with db.session() as session:
             loaded = await load_restrictions(
                 session=session,
@@ -45,6 +48,8 @@ async def seed(settings: ServiceSettings) -> str:
                 reservations=reservations.records,
                 sources=RESTRICTION_SOURCES,
             )
+            if not loaded.skipped:
+                await bump_revision(session)
     finally:
         await db.dispose()
     if summary.skipped:
