@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import ClassVar, Literal
 
@@ -104,6 +104,31 @@ class ReservationPublished(EventData):
     version: ClassVar[int] = 1
 
     reservation: Reservation
+
+
+class IdGuide(BaseModel):
+    """An identification guide on a taxon (it also serves every taxon below it). `url`: a
+    link; `has_document`: a stored document at `/v1/species/guides/{id}/document`."""
+
+    id: int
+    taxon_id: int
+    taxon_name: str
+    title: str
+    language: str
+    url: str | None
+    has_document: bool
+    media_type: str | None
+    description: str | None
+    source: str
+    published_by: str | None
+    published_at: datetime
+
+
+class GuidePublished(EventData):
+    event_type: ClassVar[str] = "species.guide.published"
+    version: ClassVar[int] = 1
+
+    guide: IdGuide
 
 
 MAX_MATCH_BATCH = 1000
