@@ -32,11 +32,11 @@ async def test_a_declared_name_gets_its_appendix(client: AsyncClient) -> None:
     assert answer["appendix"] == "II"
     assert answer["listed"] is True
     assert answer["as_of"] == "2026-11-20"
-    # Restrictions are answered now (none binds a Ghanaian ball python on that date); what
-    # is still missing is declared, never to be read as "none".
-    assert (answer["quotas"], answer["suspensions"]) == ([], [])
+    # Restrictions and guides are answered (none binds a Ghanaian ball python on that date,
+    # no guide is published); what is still missing is declared, never to be read as "none".
+    assert (answer["quotas"], answer["suspensions"], answer["guides"]) == ([], [], [])
     assert "suspensions" not in answer["not_covered_yet"]
-    assert "id_guides" in answer["not_covered_yet"]
+    assert "id_guides" not in answer["not_covered_yet"]
 
 
 async def test_the_country_of_origin_settles_a_split_listing(client: AsyncClient) -> None:

@@ -13,7 +13,7 @@ from pangolin_core.telemetry import Telemetry
 from species_ref.codes.router import router as codes_router
 from species_ref.codes.service import read_code_lists
 from species_ref.matching.router import router as matching_router
-from species_ref.matching.service import load_name_index
+from species_ref.reference.refresh import reference_snapshot
 from species_ref.restrictions.router import router as restrictions_router
 from species_ref.rpc import rpc_endpoints
 from species_ref.seed import seed
@@ -24,10 +24,11 @@ from species_ref.taxa.router import router as taxa_router
 
 @asynccontextmanager
 async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
+    settings = runtime.settings
+    assert isinstance(settings, SpeciesRefSettings)
     runtime.extras["code_lists"] = read_code_lists()
-    async with runtime.db.session(write=False) as session:
-        runtime.extras["name_index"] = await load_name_index(session)
-    yield
+    async with reference_snapshot(runtime, interval=settings.reference_refresh_seconds):
+        yield
 
 
 DEFINITION = ServiceDefinition(

@@ -15,9 +15,9 @@ from pangolin_core.contracts.species import (
 from pangolin_core.messaging.rpc import RpcEndpoint
 from pangolin_core.service import ServiceRuntime
 from species_ref.codes.service import CodeLists
-from species_ref.matching.index import NameIndex
 from species_ref.matching.service import match_names
-from species_ref.status.service import check_country, status_of
+from species_ref.reference.snapshot import current_snapshot
+from species_ref.status.service import check_country, status_from
 
 MATCH_SUBJECT = "species.rpc.match"
 STATUS_SUBJECT = "species.rpc.status"
@@ -25,20 +25,19 @@ STATUS_SUBJECT = "species.rpc.status"
 
 def rpc_endpoints(runtime: ServiceRuntime) -> Sequence[RpcEndpoint[Any, Any]]:
     async def match(request: MatchRequest) -> MatchResponse:
-        index: NameIndex = runtime.extras["name_index"]
-        return match_names(index, request)
+        return match_names(current_snapshot(runtime).names, request)
 
     async def status(request: StatusRequest) -> StatusResponse:
-        index: NameIndex = runtime.extras["name_index"]
+        snapshot = current_snapshot(runtime)
         codes: CodeLists = runtime.extras["code_lists"]
         for n, query in enumerate(request.queries):
             check_country(query, codes, position=f"queries[{n}].country")
-        async with runtime.db.session(write=False) as session:
-            results = [
-                await status_of(session=session, index=index, codes=codes, query=query)
+        return StatusResponse(
+            results=[
+                status_from(snapshot=snapshot, codes=codes, query=query)
                 for query in request.queries
             ]
-        return StatusResponse(results=results)
+        )
 
     return [
         RpcEndpoint(MATCH_SUBJECT, MatchRequest, match),

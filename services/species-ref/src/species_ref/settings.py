@@ -16,6 +16,10 @@ class SpeciesRefSettings(ServiceSettings):
         env_prefix="PANGOLIN_SPECIES_REF_", extra="ignore", populate_by_name=True
     )
 
+    # How often a replica checks whether reference data changed (another replica's
+    # publication or sync); its own changes are picked up at once.
+    reference_refresh_seconds: float = Field(2.0, gt=0)
+
     # Species+ (api.speciesplus.net): the source of taxa, listings, quotas and suspensions.
     speciesplus_sync_enabled: bool = False
     speciesplus_url: str = "https://api.speciesplus.net/api/v1/"

@@ -241,6 +241,10 @@ class SpeciesStatus(BaseModel):
         default_factory=list,
         description="Reservations in force on `as_of`: those parties trade as non-parties",
     )
+    guides: list[IdGuide] = Field(
+        default_factory=list,
+        description="Identification guides on the taxon and its higher taxa, most specific first",
+    )
     not_covered_yet: list[str] = Field(
         default_factory=list,
         description="Parts of the status this version does not answer yet: do not read their "

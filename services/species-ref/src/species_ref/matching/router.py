@@ -10,13 +10,13 @@ from pangolin_core.contracts.species import MatchRequest, MatchResponse
 from pangolin_core.identity import Caller, requires_scope
 from species_ref.matching.index import NameIndex
 from species_ref.matching.service import match_names
+from species_ref.reference.snapshot import current_snapshot
 
 router = APIRouter(prefix="/v1/species", tags=["matching"])
 
 
 async def name_index(request: Request) -> NameIndex:
-    index: NameIndex = request.app.state.runtime.extras["name_index"]
-    return index
+    return current_snapshot(request.app.state.runtime).names
 
 
 @router.post("/match", summary="Match up to 1,000 names to accepted CITES taxa")

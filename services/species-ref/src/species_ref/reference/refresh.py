@@ -6,9 +6,18 @@ others see the new revision at their next poll."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Protocol
 
+import structlog
+
 from pangolin_core.service import ServiceRuntime
+from species_ref.reference.revision import current_revision
+from species_ref.reference.snapshot import SNAPSHOT_KEY, current_snapshot, load_snapshot
+
+log = structlog.get_logger(__name__)
 
 REFRESHER_KEY = "reference_refresher"
 
@@ -21,3 +30,64 @@ def reference_changed(runtime: ServiceRuntime) -> None:
     refresher: Refresher | None = runtime.extras.get(REFRESHER_KEY)
     if refresher is not None:
         refresher.changed()
+
+
+class ReferenceRefresher:
+    """Keeps `runtime.extras[SNAPSHOT_KEY]` current: checks the stored revision every
+    `interval` seconds, or at once after `changed()`, and rebuilds the snapshot when the
+    revision moved on. A failed check or build is logged and tried again at the next tick:
+    the replica keeps answering from the snapshot it has."""
+
+    def __init__(self, *, runtime: ServiceRuntime, interval: float) -> None:
+        self._runtime = runtime
+        self._interval = interval
+        self._wake = asyncio.Event()
+        self.rebuilds = 0
+
+    def changed(self) -> None:
+        self._wake.set()
+
+    async def refresh(self) -> bool:
+        """Rebuild if the stored revision is newer than the snapshot's; True if it did."""
+        held = current_snapshot(self._runtime)
+        async with self._runtime.db.session(write=False) as session:
+            stored = await current_revision(session)
+        if stored == held.revision:
+            return False
+        snapshot = await load_snapshot(self._runtime.db)
+        self._runtime.extras[SNAPSHOT_KEY] = snapshot
+        self.rebuilds += 1
+        log.info(
+            "reference snapshot rebuilt",
+            revision=snapshot.revision,
+            previous=held.revision,
+            taxa=len(snapshot.taxa),
+            build_seconds=round(snapshot.build_seconds, 2),
+        )
+        return True
+
+    async def run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                # By design a timed poll: the other replicas' writes are seen this way.
+                await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
+            self._wake.clear()
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("reference snapshot refresh failed; keeping the current one")
+
+
+@contextlib.asynccontextmanager
+async def reference_snapshot(runtime: ServiceRuntime, *, interval: float) -> AsyncIterator[None]:
+    """The lifespan part: build the first snapshot, then keep it fresh until shutdown."""
+    runtime.extras[SNAPSHOT_KEY] = await load_snapshot(runtime.db)
+    refresher = ReferenceRefresher(runtime=runtime, interval=interval)
+    runtime.extras[REFRESHER_KEY] = refresher
+    task = asyncio.create_task(refresher.run(), name="reference-refresher")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ValidationError
 
 from pangolin_core.contracts.species import (
@@ -14,27 +14,30 @@ from pangolin_core.contracts.species import (
     StatusRequest,
     StatusResponse,
 )
-from pangolin_core.db import SessionDep
 from pangolin_core.errors import InvalidInput
 from pangolin_core.identity import Caller, requires_scope
 from species_ref.codes.router import code_lists
 from species_ref.codes.service import CodeLists
-from species_ref.matching.index import NameIndex
-from species_ref.matching.router import name_index
-from species_ref.status.service import check_country, status_of
+from species_ref.reference.snapshot import ReferenceSnapshot, current_snapshot
+from species_ref.status.service import check_country, status_from
 
 router = APIRouter(prefix="/v1/species/status", tags=["status"])
 
 Reader = Annotated[Caller, Depends(requires_scope("species:read"))]
-Index = Annotated[NameIndex, Depends(name_index)]
+
+
+async def reference(request: Request) -> ReferenceSnapshot:
+    return current_snapshot(request.app.state.runtime)
+
+
+Snapshot = Annotated[ReferenceSnapshot, Depends(reference)]
 Codes = Annotated[CodeLists, Depends(code_lists)]
 
 
 @router.get("", summary="Which CITES controls apply to a specimen, from a country, on a date")
 async def get_status(
-    session: SessionDep,
     _: Reader,
-    index: Index,
+    snapshot: Snapshot,
     codes: Codes,
     name: Annotated[str | None, Query(min_length=1, max_length=500)] = None,
     taxon_id: int | None = None,
@@ -64,18 +67,15 @@ async def get_status(
             errors=[{"field": "name", "message": "give either name or taxon_id", "type": "value"}],
         ) from exc
     check_country(query, codes)
-    return await status_of(session=session, index=index, codes=codes, query=query)
+    return status_from(snapshot=snapshot, codes=codes, query=query)
 
 
 @router.post("", summary="The status of up to 1,000 specimens (a declaration's lines)")
 async def post_status(
-    body: StatusRequest, session: SessionDep, _: Reader, index: Index, codes: Codes
+    body: StatusRequest, _: Reader, snapshot: Snapshot, codes: Codes
 ) -> StatusResponse:
     for n, query in enumerate(body.queries):
         check_country(query, codes, position=f"queries[{n}].country")
     return StatusResponse(
-        results=[
-            await status_of(session=session, index=index, codes=codes, query=query)
-            for query in body.queries
-        ]
+        results=[status_from(snapshot=snapshot, codes=codes, query=query) for query in body.queries]
     )

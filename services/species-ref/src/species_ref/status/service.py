@@ -8,61 +8,44 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from pangolin_core.contracts.species import ListingInForce, SpeciesStatus, StatusQuery
 from species_ref.codes.service import CodeListName, CodeLists
-from species_ref.matching.index import MatchType, NameIndex
-from species_ref.restrictions.service import in_force_for
-from species_ref.status.rules import Listing, applicable_appendix, in_force
-from species_ref.taxa import repository
-from species_ref.taxa.models import ListingChange
+from species_ref.matching.index import MatchType
+from species_ref.reference.snapshot import ReferenceSnapshot, TaxonFacts
+from species_ref.status.rules import applicable_appendix, in_force
 
-# What the status does not answer yet (they come with the Species+ sync and ID guides): a
-# client must not read their absence as "none".
-NOT_COVERED_YET = ["id_guides", "appendix_iii_party"]
-
-
-def _rule_listing(change: ListingChange) -> Listing:
-    return Listing(
-        appendix=change.appendix,
-        change_type=change.change_type,
-        effective_at=change.effective_at,
-        is_current=change.is_current,
-        annotation=change.annotation,
-        party=change.party,
-        hash_annotation=change.hash_annotation,
-        source=change.source,
-    )
+# What the status does not answer yet: a client must not read its absence as "none".
+NOT_COVERED_YET = ["appendix_iii_party"]
 
 
 def check_country(query: StatusQuery, codes: CodeLists, position: str = "country") -> None:
     codes.require_country(query.country, field=position)
 
 
-async def status_of(
-    *, session: AsyncSession, index: NameIndex, codes: CodeLists, query: StatusQuery
+def status_from(
+    *, snapshot: ReferenceSnapshot, codes: CodeLists, query: StatusQuery
 ) -> SpeciesStatus:
+    """The status of one specimen, from the in-memory snapshot (no I/O)."""
     as_of = query.as_of or datetime.now(UTC).date()
+    taxon: TaxonFacts | None
     if query.taxon_id is not None:
-        taxon = await repository.get_taxon(session, query.taxon_id)
+        taxon = snapshot.taxa.get(query.taxon_id)
         match_type, confidence = ("EXACT", 100) if taxon else ("NONE", 0)
     else:
         assert query.name is not None
-        match = index.match(query.name, kingdom=query.kingdom)
+        match = snapshot.names.match(query.name, kingdom=query.kingdom)
         match_type, confidence = match.match_type.value, match.confidence
         found = match.taxon_id if match.match_type is not MatchType.AMBIGUOUS else None
-        taxon = await repository.get_taxon(session, found) if found is not None else None
+        taxon = snapshot.taxa.get(found) if found is not None else None
     if taxon is None:
         reason = "several taxa bear this name" if match_type == "AMBIGUOUS" else "no such taxon"
         return _status(query, as_of, match_type, confidence, reason=reason)
-    changes = await repository.listings_of(session, taxon.id, current_only=False)
-    forced = in_force([_rule_listing(change) for change in changes], as_of)
+    forced = in_force(taxon.listings, as_of)
     applicable = applicable_appendix(forced, query.country, codes.lists[CodeListName.COUNTRIES])
-    binding = await in_force_for(session=session, taxon=taxon, query=query, as_of=as_of)
+    binding = snapshot.restrictions.binding(lineage=taxon.lineage, query=query, as_of=as_of)
     return SpeciesStatus(
         query=query,
-        taxon_id=taxon.id,
+        taxon_id=taxon.taxon_id,
         full_name=taxon.full_name,
         rank=taxon.rank,
         match_type=match_type,
@@ -87,6 +70,7 @@ async def status_of(
         quotas=binding.quotas,
         suspensions=binding.suspensions,
         reservations=binding.reservations,
+        guides=snapshot.guides_for(taxon),
         not_covered_yet=NOT_COVERED_YET,
     )
 
