@@ -130,6 +130,9 @@ def serve(
     app: AppName,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (each holds its own in-memory state).")
+    ] = 1,
 ) -> None:
     """Serve one app with uvicorn (settings from the environment)."""
     import uvicorn
@@ -140,6 +143,7 @@ def serve(
         factory=True,
         host=host,
         port=port,
+        workers=workers,
         log_config=None,
         proxy_headers=False,
         timeout_graceful_shutdown=10,

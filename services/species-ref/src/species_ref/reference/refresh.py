@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from typing import Protocol
 
@@ -30,6 +31,19 @@ def reference_changed(runtime: ServiceRuntime) -> None:
     refresher: Refresher | None = runtime.extras.get(REFRESHER_KEY)
     if refresher is not None:
         refresher.changed()
+
+
+def _exempt_from_gc() -> None:
+    """Keep the snapshot's millions of long-lived objects out of the cyclic collector.
+
+    A full collection walks every tracked object: with a snapshot held that is ~20-40 ms
+    with the event loop stopped, every request in flight waiting (measured as the status
+    p99 at 400 req/s). `gc.freeze()` moves what exists now to the permanent generation;
+    before freezing again after a rebuild, `unfreeze` hands the replaced snapshot back to
+    the collector so its cycles, if any, are freed."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 class ReferenceRefresher:
@@ -56,6 +70,8 @@ class ReferenceRefresher:
             return False
         snapshot = await load_snapshot(self._runtime.db)
         self._runtime.extras[SNAPSHOT_KEY] = snapshot
+        del held
+        _exempt_from_gc()
         self.rebuilds += 1
         log.info(
             "reference snapshot rebuilt",
@@ -82,6 +98,7 @@ class ReferenceRefresher:
 async def reference_snapshot(runtime: ServiceRuntime, *, interval: float) -> AsyncIterator[None]:
     """The lifespan part: build the first snapshot, then keep it fresh until shutdown."""
     runtime.extras[SNAPSHOT_KEY] = await load_snapshot(runtime.db)
+    _exempt_from_gc()
     refresher = ReferenceRefresher(runtime=runtime, interval=interval)
     runtime.extras[REFRESHER_KEY] = refresher
     task = asyncio.create_task(refresher.run(), name="reference-refresher")
