@@ -11,6 +11,7 @@ from species_ref.checklist import ChecklistTaxon, read_checklist
 from species_ref.codes.service import CodeListName, read_code_lists
 from species_ref.seed import CHECKLIST
 from species_ref.status.rules import (
+    Applicable,
     Determination,
     DocumentsRequired,
     ExportDocument,
@@ -34,6 +35,7 @@ def checklist() -> dict[str, ChecklistTaxon]:
         "Crocodylus acutus",
         "Python regius",
         "Anodorhynchus hyacinthinus",
+        "Antilocapra americana",
     }
     return {t.full_name: t for t in read_checklist(CHECKLIST) if t.full_name in wanted}
 
@@ -174,156 +176,68 @@ def test_a_reservation_does_not_change_what_is_listed() -> None:
     assert [x.appendix for x in in_force(changes, date(2000, 1, 1))] == ["I"]
 
 
-EXPORT_PERMIT = ExportDocument.EXPORT_PERMIT
-RE_EXPORT_CERTIFICATE = ExportDocument.RE_EXPORT_CERTIFICATE
-CERTIFICATE_OF_ORIGIN = ExportDocument.CERTIFICATE_OF_ORIGIN
+PERMIT = ExportDocument.EXPORT_PERMIT
+RE_CERT = ExportDocument.RE_EXPORT_CERTIFICATE
+ORIGIN_CERT = ExportDocument.CERTIFICATE_OF_ORIGIN
 APP_I, APP_II, NC = add("I", None, True), add("II", None, True), add("NC", None, True)
 III_US = add("III", "2016-10-01", True, party="US")
 III_UNKNOWN = add("III", None, True)  # the checklist snapshot names no party
 EXPORT, IMPORT, RE_EXPORT = Movement.EXPORT, Movement.IMPORT, Movement.RE_EXPORT
+NOT_SETTLED = Applicable(None, Determination.COUNTRY_NEEDED, "split listing: a country decides")
+NOT_LISTED = Applicable(None, Determination.NOT_LISTED, "no CITES listing in force")
+OUTSIDE = Applicable(None, Determination.POPULATION_CODES, "the NC annotation names MX")
+
+
+def settled(appendix: str) -> Applicable:
+    return Applicable(appendix, Determination.SINGLE_LISTING, "one listing in force")
+
+
+# (listings in force, what applies, movement, origin, exporter) ->
+# (export document, its options, import permit, Appendix III parties, determined)
+# fmt: off
+DOCUMENT_CASES = [
+    # Appendix I (Article III): an export permit or re-export certificate, and an import permit
+    ([APP_I], settled("I"), EXPORT, "KE", None, (PERMIT, (PERMIT,), True, (), True)),
+    ([APP_I], settled("I"), RE_EXPORT, "KE", "BE", (RE_CERT, (RE_CERT,), True, (), True)),
+    ([APP_I], settled("I"), IMPORT, "KE", "KE", (PERMIT, (PERMIT,), True, (), True)),
+    ([APP_I], settled("I"), IMPORT, "KE", "BE", (RE_CERT, (RE_CERT,), True, (), True)),
+    ([APP_I], settled("I"), IMPORT, "KE", None, (None, (PERMIT, RE_CERT), True, (), False)),
+    # Appendix II (Article IV): no import permit
+    ([APP_II], settled("II"), EXPORT, "GH", None, (PERMIT, (PERMIT,), False, (), True)),
+    ([APP_II], settled("II"), RE_EXPORT, "GH", "FR", (RE_CERT, (RE_CERT,), False, (), True)),
+    ([APP_II], settled("II"), IMPORT, None, None, (None, (PERMIT, RE_CERT), False, (), False)),
+    # Appendix III (Article V): the listing party exports on a permit, others certify origin
+    ([III_US], settled("III"), EXPORT, "US", None, (PERMIT, (PERMIT,), False, ("US",), True)),
+    ([III_US], settled("III"), EXPORT, "CA", None,
+     (ORIGIN_CERT, (ORIGIN_CERT,), False, ("US",), True)),
+    ([III_US], settled("III"), EXPORT, "CA", "US", (PERMIT, (PERMIT,), False, ("US",), True)),
+    ([III_US], settled("III"), IMPORT, "US", "US", (PERMIT, (PERMIT,), False, ("US",), True)),
+    ([III_US], settled("III"), RE_EXPORT, "US", "JP",
+     (RE_CERT, (RE_CERT,), False, ("US",), True)),
+    ([III_US], settled("III"), EXPORT, None, None,
+     (None, (PERMIT, ORIGIN_CERT), False, ("US",), False)),
+    ([III_UNKNOWN], settled("III"), EXPORT, "CO", None,
+     (None, (PERMIT, ORIGIN_CERT), False, (), False)),
+    ([III_UNKNOWN], settled("III"), RE_EXPORT, "CO", "US", (RE_CERT, (RE_CERT,), False, (), True)),
+    # A split listing not settled: each appendix in force is a case
+    ([APP_I, APP_II], NOT_SETTLED, EXPORT, None, None, (None, (PERMIT,), None, (), False)),
+    ([APP_I, APP_II], NOT_SETTLED, RE_EXPORT, None, None, (None, (RE_CERT,), None, (), False)),
+    ([APP_II, NC], NOT_SETTLED, EXPORT, "CO", None, (None, (PERMIT,), False, (), False)),
+    ([APP_I, APP_II], settled("II"), EXPORT, "BW", None, (PERMIT, (PERMIT,), False, (), True)),
+    # Not listed, or a population outside the listing
+    ([], NOT_LISTED, EXPORT, "KE", None, (None, (), False, (), True)),
+    ([NC], OUTSIDE, IMPORT, None, None, (None, (), False, (), True)),
+    ([APP_I, NC], OUTSIDE, EXPORT, "US", None, (None, (), False, (), True)),
+]
+# fmt: on
 
 
 @pytest.mark.parametrize(
-    ("listings", "appendix", "movement", "origin", "exporter", "expected"),
-    [
-        # Appendix I (Article III): export permit or re-export certificate, and import permit
-        ([APP_I], "I", EXPORT, "KE", None, (EXPORT_PERMIT, (EXPORT_PERMIT,), True, (), True)),
-        (
-            [APP_I],
-            "I",
-            RE_EXPORT,
-            "KE",
-            "BE",
-            (RE_EXPORT_CERTIFICATE, (RE_EXPORT_CERTIFICATE,), True, (), True),
-        ),
-        ([APP_I], "I", IMPORT, "KE", "KE", (EXPORT_PERMIT, (EXPORT_PERMIT,), True, (), True)),
-        (
-            [APP_I],
-            "I",
-            IMPORT,
-            "KE",
-            "BE",
-            (RE_EXPORT_CERTIFICATE, (RE_EXPORT_CERTIFICATE,), True, (), True),
-        ),
-        (
-            [APP_I],
-            "I",
-            IMPORT,
-            "KE",
-            None,
-            (None, (EXPORT_PERMIT, RE_EXPORT_CERTIFICATE), True, (), False),
-        ),
-        # Appendix II (Article IV): no import permit
-        ([APP_II], "II", EXPORT, "GH", None, (EXPORT_PERMIT, (EXPORT_PERMIT,), False, (), True)),
-        (
-            [APP_II],
-            "II",
-            RE_EXPORT,
-            "GH",
-            "FR",
-            (RE_EXPORT_CERTIFICATE, (RE_EXPORT_CERTIFICATE,), False, (), True),
-        ),
-        (
-            [APP_II],
-            "II",
-            IMPORT,
-            None,
-            None,
-            (None, (EXPORT_PERMIT, RE_EXPORT_CERTIFICATE), False, (), False),
-        ),
-        # Appendix III (Article V): the listing party exports on a permit, others certify origin
-        (
-            [III_US],
-            "III",
-            EXPORT,
-            "US",
-            None,
-            (EXPORT_PERMIT, (EXPORT_PERMIT,), False, ("US",), True),
-        ),
-        (
-            [III_US],
-            "III",
-            EXPORT,
-            "CA",
-            None,
-            (CERTIFICATE_OF_ORIGIN, (CERTIFICATE_OF_ORIGIN,), False, ("US",), True),
-        ),
-        (
-            [III_US],
-            "III",
-            EXPORT,
-            "CA",
-            "US",
-            (EXPORT_PERMIT, (EXPORT_PERMIT,), False, ("US",), True),
-        ),
-        (
-            [III_US],
-            "III",
-            IMPORT,
-            "US",
-            "US",
-            (EXPORT_PERMIT, (EXPORT_PERMIT,), False, ("US",), True),
-        ),
-        (
-            [III_US],
-            "III",
-            RE_EXPORT,
-            "US",
-            "JP",
-            (RE_EXPORT_CERTIFICATE, (RE_EXPORT_CERTIFICATE,), False, ("US",), True),
-        ),
-        (
-            [III_US],
-            "III",
-            EXPORT,
-            None,
-            None,
-            (None, (EXPORT_PERMIT, CERTIFICATE_OF_ORIGIN), False, ("US",), False),
-        ),
-        (
-            [III_UNKNOWN],
-            "III",
-            EXPORT,
-            "CO",
-            None,
-            (None, (EXPORT_PERMIT, CERTIFICATE_OF_ORIGIN), False, (), False),
-        ),
-        (
-            [III_UNKNOWN],
-            "III",
-            RE_EXPORT,
-            "CO",
-            "US",
-            (RE_EXPORT_CERTIFICATE, (RE_EXPORT_CERTIFICATE,), False, (), True),
-        ),
-        # Split listings the country did not settle: each appendix in force is a case
-        ([APP_I, APP_II], None, EXPORT, None, None, (None, (EXPORT_PERMIT,), None, (), False)),
-        (
-            [APP_I, APP_II],
-            None,
-            RE_EXPORT,
-            None,
-            None,
-            (None, (RE_EXPORT_CERTIFICATE,), None, (), False),
-        ),
-        ([APP_II, NC], None, EXPORT, "CO", None, (None, (EXPORT_PERMIT,), False, (), False)),
-        (
-            [APP_I, APP_II],
-            "II",
-            EXPORT,
-            "BW",
-            None,
-            (EXPORT_PERMIT, (EXPORT_PERMIT,), False, (), True),
-        ),
-        # Not listed
-        ([], None, EXPORT, "KE", None, (None, (), False, (), True)),
-        ([NC], None, IMPORT, None, None, (None, (), False, (), True)),
-        ([APP_I, NC], "NC", EXPORT, "MX", None, (None, (), False, (), True)),
-    ],
+    ("listings", "applicable", "movement", "origin", "exporter", "expected"), DOCUMENT_CASES
 )
 def test_the_documents_a_shipment_needs(
     listings: list[Listing],
-    appendix: str | None,
+    applicable: Applicable,
     movement: Movement,
     origin: str | None,
     exporter: str | None,
@@ -332,7 +246,7 @@ def test_the_documents_a_shipment_needs(
     ],
 ) -> None:
     needed = documents_required(
-        listings, appendix, movement=movement, origin=origin, exporter=exporter
+        listings, applicable, movement=movement, origin=origin, exporter=exporter
     )
     found = (
         needed.export_document,
@@ -345,10 +259,10 @@ def test_the_documents_a_shipment_needs(
 
 
 def test_an_unknown_appendix_iii_party_is_said_with_what_each_case_needs() -> None:
-    needed = documents_required([III_UNKNOWN], "III", movement=EXPORT, origin="CO")
+    needed = documents_required([III_UNKNOWN], settled("III"), movement=EXPORT, origin="CO")
     assert needed == DocumentsRequired(
         export_document=None,
-        export_document_options=(EXPORT_PERMIT, CERTIFICATE_OF_ORIGIN),
+        export_document_options=(PERMIT, ORIGIN_CERT),
         import_permit=False,
         appendix_iii_parties=(),
         determined=False,
@@ -358,31 +272,42 @@ def test_an_unknown_appendix_iii_party_is_said_with_what_each_case_needs() -> No
 
 
 def test_the_reason_names_the_article_or_the_cases() -> None:
-    assert documents_required([APP_I], "I", movement=EXPORT, origin="KE").reason == (
+    assert documents_required([APP_I], settled("I"), movement=EXPORT, origin="KE").reason == (
         "Appendix I (Article III): an export permit and an import permit"
     )
-    assert documents_required([APP_I, APP_II], None, movement=EXPORT, origin=None).reason == (
+    assert documents_required(
+        [APP_I, APP_II], NOT_SETTLED, movement=EXPORT, origin=None
+    ).reason == (
         "split listing I/II not settled: if Appendix I applies: an export permit and an import "
         "permit; if Appendix II applies: an export permit"
     )
-    assert documents_required([APP_II], "II", movement=IMPORT, origin="GH").reason == (
+    assert documents_required([APP_II], settled("II"), movement=IMPORT, origin="GH").reason == (
         "if exported from its origin: an export permit; if re-exported: a re-export certificate"
     )
 
 
-def test_the_checklist_elephant_from_kenya_and_from_botswana(
+@pytest.mark.parametrize(
+    ("name", "country", "document", "import_permit", "determined"),
+    [
+        ("Loxodonta africana", "KE", PERMIT, True, True),
+        ("Loxodonta africana", "BW", PERMIT, False, True),
+        ("Loxodonta africana", None, None, None, False),
+        ("Antilocapra americana", "MX", PERMIT, True, True),  # "Only the population of MX"
+        ("Antilocapra americana", "US", None, False, True),  # the other populations: NC
+        ("Python regius", "TG", PERMIT, False, True),
+    ],
+)
+def test_the_documents_of_checklist_specimens(
     checklist: dict[str, ChecklistTaxon],
+    name: str,
+    country: str | None,
+    document: ExportDocument | None,
+    import_permit: bool | None,
+    determined: bool,
 ) -> None:
     """From the listings in force through the appendix that applies to the documents."""
-    listings = in_force(snapshot_listings(checklist["Loxodonta africana"]), date(2026, 11, 25))
-    for country, document, import_permit in (
-        ("KE", EXPORT_PERMIT, True),
-        ("BW", EXPORT_PERMIT, False),
-    ):
-        appendix = applicable_appendix(listings, country, COUNTRIES).appendix
-        needed = documents_required(listings, appendix, movement=EXPORT, origin=country)
-        assert (needed.export_document, needed.import_permit, needed.determined) == (
-            document,
-            import_permit,
-            True,
-        )
+    listings = in_force(snapshot_listings(checklist[name]), date(2026, 11, 25))
+    applicable = applicable_appendix(listings, country, COUNTRIES)
+    needed = documents_required(listings, applicable, movement=EXPORT, origin=country)
+    found = (needed.export_document, needed.import_permit, needed.determined)
+    assert found == (document, import_permit, determined), needed.reason

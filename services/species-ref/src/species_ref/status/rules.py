@@ -83,13 +83,14 @@ def _codes(text: str, known: Collection[str]) -> frozenset[str]:
 def _name_pattern(countries: frozenset[tuple[str, str]]) -> tuple[re.Pattern[str], dict[str, str]]:
     """A pattern of the country names (longest first, so "South Africa" is not read as
     "Africa") and their codes; "Bolivia, Plurinational State of" is "Bolivia" too."""
-    codes: dict[str, set[str]] = {}
+    full: dict[str, set[str]] = {}
+    short: dict[str, set[str]] = {}
     for code, name in countries:
-        codes.setdefault(name, set()).add(code)
-        short = name.split(", ")[0]
-        if short != name:
-            codes.setdefault(short, set()).add(code)
-    unique = {name: next(iter(found)) for name, found in codes.items() if len(found) == 1}
+        full.setdefault(name, set()).add(code)
+        short.setdefault(name.split(", ")[0], set()).add(code)
+    # A full name wins over a short form ("Yemen" is YE, not "Yemen, Democratic").
+    unique = {name: min(found) for name, found in short.items() if len(found) == 1}
+    unique |= {name: min(found) for name, found in full.items() if len(found) == 1}
     names = sorted(unique, key=len, reverse=True)
     pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)")
     return pattern, unique
@@ -293,6 +294,9 @@ class DocumentsRequired:
     reason: str
 
 
+_UNSETTLED = frozenset({Determination.COUNTRY_NEEDED, Determination.UNDETERMINED})
+
+
 @dataclass(frozen=True, slots=True)
 class _Case:
     conditions: tuple[str, ...]
@@ -309,15 +313,16 @@ _DOCUMENT_WORDS = {
 
 def documents_required(
     listings: Sequence[Listing],
-    appendix: str | None,
+    applicable: Applicable,
     *,
     movement: Movement,
     origin: str | None,
     exporter: str | None = None,
 ) -> DocumentsRequired:
     """The documents CITES requires for a shipment (Articles III, IV and V; Res. Conf. 12.3),
-    given the `listings` in force and the `appendix` that applies (None: not listed, or a split
-    listing not settled, when the appendices in force are each a case).
+    given the `listings` in force and what `applicable_appendix` made of them: the appendix
+    that applies, none (not listed, or a population outside the listing), or a split listing
+    it could not settle (then each appendix in force is a case).
 
     * Appendix I: an export permit (a re-export certificate on re-export) and an import
       permit. Appendix II: an export permit (or a re-export certificate), no import permit.
@@ -342,9 +347,11 @@ def documents_required(
     )
     parties = tuple(sorted({x.party for x in listings if x.appendix == APPENDIX_III and x.party}))
     party_unknown = any(x.appendix == APPENDIX_III and not x.party for x in listings)
-    if appendix is not None:
-        appendices = [appendix]
-    elif any(x != NOT_LISTED for x in in_force_appendices):
+    if applicable.appendix is not None:
+        appendices = [applicable.appendix]
+    elif applicable.determined_by in _UNSETTLED and any(
+        x != NOT_LISTED for x in in_force_appendices
+    ):
         appendices = in_force_appendices
     else:
         return DocumentsRequired(
