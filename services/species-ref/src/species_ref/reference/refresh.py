@@ -70,13 +70,14 @@ class ReferenceRefresher:
             return False
         snapshot = await load_snapshot(self._runtime.db)
         self._runtime.extras[SNAPSHOT_KEY] = snapshot
-        del held
+        previous = held.revision
+        del held  # the replaced snapshot must be unreferenced before the collection below
         _exempt_from_gc()
         self.rebuilds += 1
         log.info(
             "reference snapshot rebuilt",
             revision=snapshot.revision,
-            previous=held.revision,
+            previous=previous,
             taxa=len(snapshot.taxa),
             build_seconds=round(snapshot.build_seconds, 2),
         )
