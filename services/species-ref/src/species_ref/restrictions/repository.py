@@ -18,6 +18,21 @@ RestrictionModel = TypeVar("RestrictionModel", ExportQuota, TradeSuspension, Res
 _CHUNK = 2000
 
 
+async def publication_rows(
+    session: AsyncSession, model: type[RestrictionModel], *, source_prefix: str
+) -> list[RestrictionModel]:
+    """The rows publications wrote (their `source` starts with `source_prefix`)."""
+    query = select(model).where(col(model.source).startswith(source_prefix))
+    return list(await session.exec(query.execution_options(populate_existing=True)))
+
+
+async def next_id(session: AsyncSession, model: type[SpeciesRefTable], *, at_least: int) -> int:
+    """The next free id at or above `at_least` (a range of ids a source keeps to itself)."""
+    table = table_of(model)
+    found = await session.scalar(sa.select(sa.func.max(table.c.id)).where(table.c.id >= at_least))
+    return at_least if found is None else int(found) + 1
+
+
 async def count_restrictions(session: AsyncSession) -> int:
     total = 0
     for model in (ExportQuota, TradeSuspension, Reservation):
@@ -52,3 +67,26 @@ async def restrictions_for(
     if country is not None:
         query = query.where(sa.or_(col(model.country).is_(None), col(model.country) == country))
     return list(await session.exec(query.order_by(col(model.start_date), col(model.id))))
+
+
+async def restrictions_by_id(
+    session: AsyncSession, model: type[RestrictionModel], ids: Collection[int]
+) -> dict[int, RestrictionModel]:
+    if not ids:
+        return {}
+    query = (
+        select(model)
+        .where(col(model.id).in_(sorted(ids)))
+        .execution_options(populate_existing=True)
+    )
+    return {row.id: row for row in await session.exec(query)}
+
+
+async def update_restriction(
+    session: AsyncSession,
+    model: type[ExportQuota] | type[TradeSuspension] | type[Reservation],
+    restriction_id: int,
+    values: dict[str, Any],
+) -> None:
+    table = table_of(model)
+    await session.exec(sa.update(table).where(table.c.id == restriction_id).values(**values))

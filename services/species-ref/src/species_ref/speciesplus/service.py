@@ -21,27 +21,26 @@ what changed and nothing else (a second identical sync writes and emits nothing)
   known. A restriction on a taxon species-ref does not hold (a class or kingdom missing
   from the checklist) is not stored but reported: without the taxon's name it would read
   as country-wide. Ids already used by another source are reported, never overwritten.
-* Nothing is committed here: the caller's session is the unit of work.
+* Taxa are written by `taxa.writer` and restrictions by `restrictions.writer`, which
+  publications share (the same facts from another source are no change). Nothing is
+  committed here: the caller's session is the unit of work.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from pangolin_core.contracts import species as contract
 from pangolin_core.contracts.envelope import CloudEvent
 from pangolin_core.messaging.outbox import enqueue_many
-from species_ref.restrictions import repository as restrictions_repository
 from species_ref.restrictions.models import ExportQuota, TradeSuspension
-from species_ref.restrictions.service import quota_out, suspension_out
-from species_ref.speciesplus import mapping, repository
+from species_ref.restrictions.writer import published_event, write_restrictions
+from species_ref.speciesplus import mapping
 from species_ref.speciesplus.client import (
     CitesLegislation,
     DistributionRecord,
@@ -49,17 +48,8 @@ from species_ref.speciesplus.client import (
     SpeciesPlusError,
     TaxonConcept,
 )
-from species_ref.taxa.models import Distribution, ListingChange, TaxonName
-from species_ref.taxa.models import TaxonConcept as TaxonRow
-from species_ref.taxa.service import EVENT_SOURCE
-
-_R = TypeVar("_R", ExportQuota, TradeSuspension)
-_LISTING_FIELDS = ("appendix", "change_type", "effective_at", "is_current", "party",
-                   "annotation", "full_annotation", "hash_annotation", "source")  # fmt: skip
-_NAME_FIELDS = ("kind", "name", "author", "language")
-_CONCEPT_FIELDS = ("full_name", "author_year", "rank", "kingdom", "phylum", "class_name",
-                   "order_name", "family", "genus", "species", "subspecies", "cites_accepted",
-                   "source")  # fmt: skip
+from species_ref.taxa import repository as taxa_repository
+from species_ref.taxa.writer import TaxonFacts, write_taxa
 
 
 @dataclass
@@ -81,7 +71,9 @@ class SyncSummary:
 
 
 @dataclass(frozen=True)
-class _Details:
+class SpeciesPlusDetails:
+    """A taxon's `cites_legislation` (scope all) and `distributions`."""
+
     legislation: CitesLegislation
     distributions: list[DistributionRecord]
 
@@ -126,163 +118,90 @@ async def _fetch_details(
     wanted: bool,
     language: str | None,
     summary: SyncSummary,
-) -> dict[int, _Details]:
+) -> dict[int, SpeciesPlusDetails]:
     if not wanted:
         return {}
 
-    async def one(taxon: TaxonConcept) -> _Details | None:
+    async def one(taxon: TaxonConcept) -> SpeciesPlusDetails | None:
         try:  # one after the other: the concurrency is across taxa
             distributions = await client.distributions(taxon.id, language=language)
             legislation = await client.cites_legislation(taxon.id, scope="all", language=language)
         except SpeciesPlusError as exc:
             summary.problems.append(f"taxon {taxon.id} {taxon.full_name}: {exc}")
             return None
-        return _Details(legislation, distributions)
+        return SpeciesPlusDetails(legislation, distributions)
 
     results = await asyncio.gather(*(one(taxon) for taxon in taxa))
     return {taxon.id: d for taxon, d in zip(taxa, results, strict=True) if d is not None}
 
 
-def _key(row: dict[str, Any], fields: Sequence[str]) -> tuple[Any, ...]:
-    return tuple(row.get(name) for name in fields)
-
-
-def _model_key(model: object, fields: Sequence[str]) -> tuple[Any, ...]:
-    return tuple(getattr(model, name) for name in fields)
-
-
-def _sorted(keys: Counter[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    return sorted(keys.elements(), key=lambda key: tuple("" if v is None else str(v) for v in key))
-
-
-def _current_appendices(rows: Sequence[dict[str, Any]]) -> list[str]:
-    found = {
-        row["appendix"] for row in rows if row["is_current"] and row["change_type"] == "addition"
-    }
-    return sorted(found)
-
-
-def _entry(key: tuple[Any, ...]) -> contract.ListingEntry:
-    row = dict(zip(_LISTING_FIELDS, key, strict=True))
-    return contract.ListingEntry(
-        appendix=row["appendix"],
-        change_type=row["change_type"],
-        effective_at=row["effective_at"],
-        is_current=row["is_current"],
-        party=row["party"],
-        annotation=row["annotation"],
-        hash_annotation=row["hash_annotation"],
+def taxon_facts(taxon: TaxonConcept, detail: SpeciesPlusDetails | None) -> TaxonFacts:
+    """What Species+ says about one taxon: with its details (legislation, distributions)
+    the whole history; without, the current listings of the page over the stored history."""
+    concept = mapping.concept_row(taxon)
+    del concept["updated_at"]  # species-ref's own clock: the time of the write
+    if detail is None:
+        return TaxonFacts(
+            concept=concept,
+            names=mapping.name_rows(taxon),
+            listings=mapping.current_listing_rows(taxon),
+            distributions=None,
+            appendices=mapping.appendices_of(taxon),
+            keep_history=True,
+        )
+    return TaxonFacts(
+        concept=concept,
+        names=mapping.name_rows(taxon),
+        listings=mapping.listing_rows(taxon.id, detail.legislation, taxon.cites_listings),
+        distributions=mapping.distribution_rows(taxon.id, detail.distributions),
+        appendices=mapping.appendices_of(taxon),
     )
 
 
 async def _sync_taxa(
     session: AsyncSession,
     taxa: Sequence[TaxonConcept],
-    fetched: dict[int, _Details],
+    fetched: dict[int, SpeciesPlusDetails],
     summary: SyncSummary,
 ) -> list[CloudEvent]:
-    ids = [taxon.id for taxon in taxa]
-    stored = await repository.taxa_by_id(session, ids)
-    names = await repository.rows_by_taxon(session, TaxonName, ids)
-    listings = await repository.rows_by_taxon(session, ListingChange, ids)
-    places = await repository.rows_by_taxon(session, Distribution, ids)
-    now = datetime.now(UTC)
-    events: list[CloudEvent] = []
-    for taxon in taxa:
-        summary.taxa += 1
-        concept = mapping.concept_row(taxon) | {"updated_at": now}
-        new_names = mapping.name_rows(taxon)
-        detail = fetched.get(taxon.id)
-        old_listing_rows = [
-            {name: getattr(row, name) for name in _LISTING_FIELDS} for row in listings[taxon.id]
-        ]
-        if detail is not None:
-            new_listings = mapping.listing_rows(taxon.id, detail.legislation, taxon.cites_listings)
-            new_places: list[dict[str, Any]] | None = mapping.distribution_rows(
-                taxon.id, detail.distributions
-            )
-        else:  # keep the stored history; the page says what is current
-            history = [row for row in old_listing_rows if not row["is_current"]]
-            new_listings = [row | {"taxon_id": taxon.id} for row in history]
-            new_listings += mapping.current_listing_rows(taxon)
-            new_places = None
-
-        old = stored.get(taxon.id)
-        concept_changed = old is None or _model_key(old, _CONCEPT_FIELDS) != _key(
-            concept, _CONCEPT_FIELDS
-        )
-        names_changed = Counter(_model_key(n, _NAME_FIELDS) for n in names[taxon.id]) != Counter(
-            _key(n, _NAME_FIELDS) for n in new_names
-        )
-        old_listings = Counter(_key(row, _LISTING_FIELDS) for row in old_listing_rows)
-        listing_keys = Counter(_key(row, _LISTING_FIELDS) for row in new_listings)
-        listings_changed = old_listings != listing_keys
-        places_changed = new_places is not None and {
-            (d.country, d.tag) for d in places[taxon.id]
-        } != {(d["country"], d["tag"]) for d in new_places}
-        if not (concept_changed or names_changed or listings_changed or places_changed):
-            continue
-
-        if old is None:
-            await repository.insert_rows(session, TaxonRow, [concept])
-            summary.created += 1
-        else:
-            values = {name: concept[name] for name in (*_CONCEPT_FIELDS, "updated_at")}
-            await repository.update_taxon(session, taxon.id, values)
-            summary.updated += 1
-        if names_changed:
-            await repository.replace_rows(session, TaxonName, taxon.id, new_names)
-        if listings_changed:
-            await repository.replace_rows(session, ListingChange, taxon.id, new_listings)
-        if places_changed and new_places is not None:
-            await repository.replace_rows(session, Distribution, taxon.id, new_places)
-
-        subject = str(taxon.id)
-        previous = _current_appendices(old_listing_rows)
-        current = _current_appendices(new_listings)
-        if concept_changed or names_changed or places_changed or previous != current:
-            upserted = contract.TaxonUpserted(
-                taxon_id=taxon.id,
-                full_name=concept["full_name"],
-                rank=taxon.rank,
-                kingdom=concept["kingdom"],
-                appendices=mapping.appendices_of(taxon),
-                source=mapping.SOURCE,
-            )
-            events.append(upserted.to_event(source=EVENT_SOURCE, subject=subject))
-        if listings_changed:
-            summary.listings_changed += 1
-            changed = contract.ListingChanged(
-                taxon_id=taxon.id,
-                full_name=concept["full_name"],
-                appendices=current,
-                previous_appendices=previous,
-                added=[_entry(key) for key in _sorted(listing_keys - old_listings)],
-                removed=[_entry(key) for key in _sorted(old_listings - listing_keys)],
-                source=mapping.SOURCE,
-            )
-            events.append(changed.to_event(source=EVENT_SOURCE, subject=subject))
-    return events
+    facts = [taxon_facts(taxon, fetched.get(taxon.id)) for taxon in taxa]
+    written = await write_taxa(session, facts, source=mapping.SOURCE, now=datetime.now(UTC))
+    summary.taxa += written.taxa
+    summary.created += written.created
+    summary.updated += written.updated
+    summary.listings_changed += written.listings_changed
+    return written.events
 
 
-async def _sync_restrictions(
-    session: AsyncSession,
-    legislations: Sequence[CitesLegislation],
-    today: date,
-    summary: SyncSummary,
-) -> list[CloudEvent]:
+@dataclass
+class RestrictionsApplied:
+    quotas_published: int = 0
+    suspensions_published: int = 0
+    events: list[CloudEvent] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _owned(source: str) -> bool:
+    return source == mapping.SOURCE
+
+
+async def write_legislation_restrictions(
+    session: AsyncSession, legislations: Sequence[CitesLegislation], today: date
+) -> RestrictionsApplied:
+    """The current quotas and suspensions of `legislations`, by their Species+ ids; those
+    reported as no longer current are ended at `today` (see the module docstring)."""
+    applied = RestrictionsApplied()
     quotas = {q.id: q for leg in legislations for q in mapping.quotas(leg)}
     suspensions = {s.id: s for leg in legislations for s in mapping.suspensions(leg)}
     if not quotas and not suspensions:
-        return []
+        return applied
     wanted = {q.taxon_concept_id for q in quotas.values()} | {
         s.taxon_concept_id for s in suspensions.values() if s.taxon_concept_id is not None
     }
     known = {
         taxon_id: mapping.RestrictionTaxon(taxon_id, taxon.full_name, taxon.rank)
-        for taxon_id, taxon in (await repository.taxa_by_id(session, wanted)).items()
+        for taxon_id, taxon in (await taxa_repository.taxa_by_id(session, wanted)).items()
     }
-    events: list[CloudEvent] = []
 
     quota_rows: dict[int, dict[str, Any]] = {}
     for record in quotas.values():
@@ -293,17 +212,17 @@ async def _sync_restrictions(
         if taxon is None:
             problem = problem or f"quota {record.id}: taxon {record.taxon_concept_id} unknown"
         if problem is not None or taxon is None:
-            summary.problems.append(f"{problem}; not stored")
+            applied.problems.append(f"{problem}; not stored")
             continue
         quota_rows[record.id] = mapping.quota_row(record, taxon)
     ended_quotas = {q.id for q in quotas.values() if not q.is_current}
-    for row in await _write(session, ExportQuota, quota_rows, ended_quotas, today, summary):
-        quota = quota_out(ExportQuota(**row))
-        summary.quotas_published += 1
-        event = contract.QuotaPublished(quota=quota).to_event(
-            source=EVENT_SOURCE, subject=str(row["taxon_id"])
-        )
-        events.append(event)
+    written = await write_restrictions(
+        session, ExportQuota, quota_rows, owns=_owned, ended=ended_quotas, today=today
+    )
+    applied.problems += written.problems
+    for row in written.rows:
+        applied.quotas_published += 1
+        applied.events.append(published_event(ExportQuota, row))
 
     suspension_rows: dict[int, dict[str, Any]] = {}
     for suspension in suspensions.values():
@@ -313,57 +232,31 @@ async def _sync_restrictions(
         if suspension.taxon_concept_id is not None:
             on = known.get(suspension.taxon_concept_id)
             if on is None:
-                summary.problems.append(
+                applied.problems.append(
                     f"suspension {suspension.id}: taxon {suspension.taxon_concept_id} unknown; "
                     "not stored"
                 )
                 continue
         suspension_rows[suspension.id] = mapping.suspension_row(suspension, on)
     ended = {s.id for s in suspensions.values() if not s.is_current}
-    for row in await _write(session, TradeSuspension, suspension_rows, ended, today, summary):
-        summary.suspensions_published += 1
-        subject = str(row["taxon_id"]) if row["taxon_id"] is not None else "all"
-        event = contract.SuspensionPublished(
-            suspension=suspension_out(TradeSuspension(**row))
-        ).to_event(source=EVENT_SOURCE, subject=subject)
-        events.append(event)
-    return events
+    written = await write_restrictions(
+        session, TradeSuspension, suspension_rows, owns=_owned, ended=ended, today=today
+    )
+    applied.problems += written.problems
+    for row in written.rows:
+        applied.suspensions_published += 1
+        applied.events.append(published_event(TradeSuspension, row))
+    return applied
 
 
-async def _write(
+async def _sync_restrictions(
     session: AsyncSession,
-    model: type[_R],
-    rows: dict[int, dict[str, Any]],
-    ended: set[int],
+    legislations: Sequence[CitesLegislation],
     today: date,
     summary: SyncSummary,
-) -> list[dict[str, Any]]:
-    """Insert new rows, update changed ones, end those no longer current; return the rows
-    written (as stored), for their events."""
-    stored = await repository.restrictions_by_id(session, model, set(rows) | ended)
-    written: list[dict[str, Any]] = []
-    inserts: list[dict[str, Any]] = []
-    for restriction_id, row in sorted(rows.items()):
-        old = stored.get(restriction_id)
-        if old is None:
-            inserts.append(row)
-            continue
-        if old.source != mapping.SOURCE:
-            summary.problems.append(
-                f"{model.__tablename__} {restriction_id}: id held by {old.source!r}; not stored"
-            )
-            continue
-        if all(getattr(old, name) == value for name, value in row.items()):
-            continue
-        await repository.update_restriction(session, model, restriction_id, row)
-        written.append(row)
-    await restrictions_repository.insert(session, model, inserts)
-    written.extend(inserts)
-    for restriction_id in sorted(ended):
-        old = stored.get(restriction_id)
-        if old is None or old.source != mapping.SOURCE or old.end_date is not None:
-            continue
-        end = max(today, old.start_date)
-        await repository.update_restriction(session, model, restriction_id, {"end_date": end})
-        written.append(old.model_dump() | {"end_date": end})
-    return written
+) -> list[CloudEvent]:
+    applied = await write_legislation_restrictions(session, legislations, today)
+    summary.quotas_published += applied.quotas_published
+    summary.suspensions_published += applied.suspensions_published
+    summary.problems += applied.problems
+    return applied.events

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -13,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from species_ref.taxa.models import Distribution, ListingChange, TaxonConcept, TaxonName
 
 _CHUNK = 2000
+_PerTaxon = TypeVar("_PerTaxon", TaxonName, ListingChange, Distribution)
 
 
 async def count_taxa(session: AsyncSession) -> int:
@@ -108,3 +110,52 @@ async def page_of_taxa(
     if after_id is not None:
         query = query.where(col(TaxonConcept.id) > after_id)
     return list(await session.exec(query.order_by(col(TaxonConcept.id)).limit(limit)))
+
+
+async def taxa_by_id(session: AsyncSession, ids: Collection[int]) -> dict[int, TaxonConcept]:
+    if not ids:
+        return {}
+    query = (
+        select(TaxonConcept)
+        .where(col(TaxonConcept.id).in_(sorted(ids)))
+        .execution_options(populate_existing=True)
+    )
+    return {taxon.id: taxon for taxon in await session.exec(query)}
+
+
+async def rows_by_taxon(
+    session: AsyncSession, model: type[_PerTaxon], ids: Collection[int]
+) -> dict[int, list[_PerTaxon]]:
+    found: dict[int, list[_PerTaxon]] = defaultdict(list)
+    if ids:
+        query = (
+            select(model)
+            .where(col(model.taxon_id).in_(sorted(ids)))
+            .execution_options(populate_existing=True)
+        )
+        for row in await session.exec(query):
+            found[row.taxon_id].append(row)
+    return found
+
+
+async def insert_rows(
+    session: AsyncSession, model: type[object], rows: Sequence[dict[str, Any]]
+) -> None:
+    if rows:
+        await session.exec(sa.insert(table_of(model)), params=list(rows))
+
+
+async def update_taxon(session: AsyncSession, taxon_id: int, values: dict[str, Any]) -> None:
+    table = table_of(TaxonConcept)
+    await session.exec(sa.update(table).where(table.c.id == taxon_id).values(**values))
+
+
+async def replace_rows(
+    session: AsyncSession,
+    model: type[TaxonName] | type[ListingChange] | type[Distribution],
+    taxon_id: int,
+    rows: Sequence[dict[str, Any]],
+) -> None:
+    table = table_of(model)
+    await session.exec(sa.delete(table).where(table.c.taxon_id == taxon_id))
+    await insert_rows(session, model, rows)
