@@ -12,7 +12,10 @@ from pangolin_core.service import ServiceDefinition, ServiceRuntime, create_serv
 from pangolin_core.telemetry import Telemetry
 from species_ref.codes.router import router as codes_router
 from species_ref.codes.service import read_code_lists
+from species_ref.guides.router import router as guides_router
 from species_ref.matching.router import router as matching_router
+from species_ref.publications.jobs import publication_jobs
+from species_ref.publications.router import router as publications_router
 from species_ref.reference.refresh import reference_snapshot
 from species_ref.restrictions.router import router as restrictions_router
 from species_ref.rpc import rpc_endpoints
@@ -27,7 +30,10 @@ async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
     settings = runtime.settings
     assert isinstance(settings, SpeciesRefSettings)
     runtime.extras["code_lists"] = read_code_lists()
-    async with reference_snapshot(runtime, interval=settings.reference_refresh_seconds):
+    async with (
+        reference_snapshot(runtime, interval=settings.reference_refresh_seconds),
+        publication_jobs(runtime, settings),
+    ):
         yield
 
 
@@ -36,10 +42,18 @@ DEFINITION = ServiceDefinition(
     title="Pangolin species-ref",
     description=(
         "The CITES species reference: taxa, names, listings over time, quotas,"
-        " suspensions, code lists."
+        " suspensions, ID guides, code lists; publications by Management Authorities."
     ),
     migrations=Path(__file__).parent / "migrations",
-    routers=[codes_router, taxa_router, restrictions_router, matching_router, status_router],
+    routers=[
+        codes_router,
+        taxa_router,
+        restrictions_router,
+        guides_router,
+        matching_router,
+        status_router,
+        publications_router,
+    ],
     rpc_endpoints=rpc_endpoints,
     lifespan=lifespan,
     seed=seed,

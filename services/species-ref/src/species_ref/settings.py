@@ -20,6 +20,13 @@ class SpeciesRefSettings(ServiceSettings):
     # publication or sync); its own changes are picked up at once.
     reference_refresh_seconds: float = Field(2.0, gt=0)
 
+    # Publications: up to `publication_inline_max_records` records are applied in the
+    # request (201); more are applied by a job (202), `publication_chunk` taxa at a time
+    # between progress reports; more than `publication_max_records` are refused.
+    publication_inline_max_records: int = Field(2000, ge=0)
+    publication_max_records: int = Field(50_000, ge=1)
+    publication_chunk: int = Field(500, ge=1)
+
     # Species+ (api.speciesplus.net): the source of taxa, listings, quotas and suspensions.
     speciesplus_sync_enabled: bool = False
     speciesplus_url: str = "https://api.speciesplus.net/api/v1/"

@@ -135,26 +135,29 @@ async def _fetch_details(
     return {taxon.id: d for taxon, d in zip(taxa, results, strict=True) if d is not None}
 
 
-def taxon_facts(taxon: TaxonConcept, detail: SpeciesPlusDetails | None) -> TaxonFacts:
-    """What Species+ says about one taxon: with its details (legislation, distributions)
-    the whole history; without, the current listings of the page over the stored history."""
+def taxon_facts(
+    taxon: TaxonConcept,
+    legislation: CitesLegislation | None,
+    distributions: Sequence[DistributionRecord] | None,
+) -> TaxonFacts:
+    """What Species+ says about one taxon. With its `cites_legislation` the whole listing
+    history; without, the current listings of the page over the stored history. Without
+    its distributions, the stored ones are kept. Raises `mapping.MappingError`."""
     concept = mapping.concept_row(taxon)
     del concept["updated_at"]  # species-ref's own clock: the time of the write
-    if detail is None:
-        return TaxonFacts(
-            concept=concept,
-            names=mapping.name_rows(taxon),
-            listings=mapping.current_listing_rows(taxon),
-            distributions=None,
-            appendices=mapping.appendices_of(taxon),
-            keep_history=True,
-        )
     return TaxonFacts(
         concept=concept,
         names=mapping.name_rows(taxon),
-        listings=mapping.listing_rows(taxon.id, detail.legislation, taxon.cites_listings),
-        distributions=mapping.distribution_rows(taxon.id, detail.distributions),
+        listings=(
+            mapping.current_listing_rows(taxon)
+            if legislation is None
+            else mapping.listing_rows(taxon.id, legislation, taxon.cites_listings)
+        ),
+        distributions=(
+            None if distributions is None else mapping.distribution_rows(taxon.id, distributions)
+        ),
         appendices=mapping.appendices_of(taxon),
+        keep_history=legislation is None,
     )
 
 
@@ -164,7 +167,13 @@ async def _sync_taxa(
     fetched: dict[int, SpeciesPlusDetails],
     summary: SyncSummary,
 ) -> list[CloudEvent]:
-    facts = [taxon_facts(taxon, fetched.get(taxon.id)) for taxon in taxa]
+    facts = []
+    for taxon in taxa:
+        detail = fetched.get(taxon.id)
+        if detail is None:
+            facts.append(taxon_facts(taxon, None, None))
+        else:
+            facts.append(taxon_facts(taxon, detail.legislation, detail.distributions))
     written = await write_taxa(session, facts, source=mapping.SOURCE, now=datetime.now(UTC))
     summary.taxa += written.taxa
     summary.created += written.created

@@ -46,14 +46,15 @@ class TaxonFacts:
     """What a source says about one taxon, as rows (without `taxon_id`'s `updated_at`).
 
     `listings` is the whole listing history, or with `keep_history` the current listings
-    only (the stored non-current rows are kept). `distributions` None keeps the stored
-    ones. `appendices` are the current appendices the source states (for the event)."""
+    only (the stored non-current rows are kept); None keeps every stored listing.
+    `distributions` None keeps the stored ones. `appendices` are the current appendices
+    the source states (for the event)."""
 
     concept: dict[str, Any]
     names: list[dict[str, Any]]
-    listings: list[dict[str, Any]]
+    listings: list[dict[str, Any]] | None
     distributions: list[dict[str, Any]] | None
-    appendices: list[str]
+    appendices: list[str] | None  # None: those of the listings as written
     keep_history: bool = False
 
     @property
@@ -121,8 +122,11 @@ async def write_taxa(
         old_listing_rows = [
             {name: getattr(row, name) for name in LISTING_FIELDS} for row in listings[taxon_id]
         ]
-        new_listings = [row | {"taxon_id": taxon_id} for row in taxon.listings]
-        if taxon.keep_history:
+        if taxon.listings is None:
+            new_listings = [row | {"taxon_id": taxon_id} for row in old_listing_rows]
+        else:
+            new_listings = [row | {"taxon_id": taxon_id} for row in taxon.listings]
+        if taxon.keep_history and taxon.listings is not None:
             history = [row for row in old_listing_rows if not row["is_current"]]
             new_listings = [row | {"taxon_id": taxon_id} for row in history] + new_listings
 
@@ -167,7 +171,7 @@ async def write_taxa(
                 full_name=concept["full_name"],
                 rank=concept["rank"],
                 kingdom=concept["kingdom"],
-                appendices=taxon.appendices,
+                appendices=current if taxon.appendices is None else taxon.appendices,
                 source=source,
             )
             written.events.append(upserted.to_event(source=EVENT_SOURCE, subject=subject))
