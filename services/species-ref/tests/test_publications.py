@@ -246,6 +246,38 @@ async def test_a_document_that_is_not_a_publication_format_is_refused(
     assert body(not_json)["errors"][0]["field"] == "body"
 
 
+async def test_the_errors_listed_are_capped_and_counted(client: AsyncClient) -> None:
+    rows = list(csv.DictReader(io.StringIO(checklist_csv().decode())))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows([rows[0] | {"TaxonId": f"id-{n}"} for n in range(1200)])
+
+    response = await client.post(
+        "/v1/species/publications", content=out.getvalue(), headers=PUBLISHER | CSV_TYPE
+    )
+
+    assert response.status_code == 422
+    problem = body(response)
+    assert (problem["error_count"], len(problem["errors"])) == (1200, 1000)
+    assert problem["errors"][-1] == {
+        "row": 1000,
+        "field": "TaxonId",
+        "message": "not a positive integer: 'id-999'",
+    }
+
+
+async def test_a_checklist_can_come_as_the_file_of_a_form(client: AsyncClient) -> None:
+    document = checklist_csv({"Python regius": {"CurrentListing": "I"}})
+    response = await client.post(
+        "/v1/species/publications",
+        files={"file": ("checklist.csv", document, "text/csv")},
+        headers=PUBLISHER,
+    )
+    assert response.status_code == 201, response.text
+    assert (body(response)["format"], body(response)["summary"]["updated"]) == ("checklist_csv", 1)
+
+
 # --- Species+ bundle ----------------------------------------------------------------------
 
 

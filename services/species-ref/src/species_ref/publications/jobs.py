@@ -91,20 +91,20 @@ class PublicationJobs:
                     session, publication_id, status=PublicationStatus.APPLYING.value
                 )
             self._progress[publication_id] = 0
+            read = await service.read_document(
+                publication_id=publication_id,
+                content=found.content or b"",
+                publication_format=PublicationFormat(found.format),
+                codes=codes,
+                max_records=self._settings.publication_max_records,
+            )
             async with db.session() as session:
                 if not await repository.try_lock(session, publication_id):
                     return  # another replica applies it
                 publication = await repository.get(session, publication_id)
                 if publication is None or publication.status not in _UNFINISHED:
                     return
-                prepared = await service.prepare(
-                    session=session,
-                    publication_id=publication_id,
-                    content=publication.content or b"",
-                    publication_format=PublicationFormat(publication.format),
-                    codes=codes,
-                    max_records=self._settings.publication_max_records,
-                )
+                prepared = await service.prepare(session=session, read=read)
                 if prepared.parsed is None:  # the reference moved since it was received
                     service.reject(publication, prepared.errors)
                     session.add(publication)

@@ -150,7 +150,7 @@ def parse_checklist_csv(
     try:
         for number, row in enumerate(reader, start=1):
             if number > max_records:
-                errors.append(_too_many(number, max_records, number, "TaxonId") or {})
+                errors.append(error(number, "TaxonId", f"at most {max_records:,} rows"))
                 break
             if None in row:
                 errors.append(error(number, "row", f"{len(row[None])} more fields than columns"))
@@ -174,7 +174,7 @@ def parse_checklist_csv(
                     )
                 )
             seen.setdefault(taxon.taxon_id, number)
-            if not errors:
+            if not errors:  # once there is one, the rows are only checked
                 parsed.taxa.append(
                     _checklist_facts(
                         checklist_rows(taxon, source=source, now=now), list(taxon.appendices)

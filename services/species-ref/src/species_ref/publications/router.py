@@ -70,11 +70,11 @@ async def _document(request: Request) -> tuple[bytes, str]:
     media_type = _media_type(request.headers.get("content-type"))
     if media_type not in _FORMS:
         return await request.body(), media_type
-    form = await request.form()
-    part = form.get("file")
-    if not isinstance(part, UploadFile):
-        raise BadRequest("A multipart publication carries its document in a `file` part.")
-    return await part.read(), _media_type(part.content_type)
+    async with request.form() as form:  # closes the parts' spooled files
+        part = form.get("file")
+        if not isinstance(part, UploadFile):
+            raise BadRequest("A multipart publication carries its document in a `file` part.")
+        return await part.read(), _media_type(part.content_type)
 
 
 def publication_out(

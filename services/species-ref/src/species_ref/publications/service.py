@@ -1,10 +1,10 @@
 """Rules of the publications domain: a Management Authority's document is validated whole,
 then applied in one transaction, or refused whole.
 
-* Validation (`prepare`): the format's parser (`publications.parsing`, pure) and then the
-  taxa the restrictions and guides name, by id or by name, held by species-ref or in the
-  same publication. Any error refuses the publication: it is kept as `rejected` with its
-  errors (the first `MAX_ERRORS`, and their count) and nothing is applied.
+* Validation: the format's parser (`read_document`: `publications.parsing`, pure), then
+  the taxa the restrictions and guides name, by id or by name, held by species-ref or in
+  the same publication (`prepare`). Any error refuses the publication: it is kept as
+  `rejected` with its errors (the first `MAX_ERRORS`, and their count), nothing applied.
 * Applying (`apply`): taxa through `taxa.writer` (shared with the Species+ sync), a
   Species+ bundle's quotas and suspensions as the sync writes them, a Pangolin JSON
   document's quotas, suspensions and reservations through `restrictions.writer`, and
@@ -37,7 +37,14 @@ from species_ref.codes.service import CodeLists
 from species_ref.guides.service import GuideFacts, publish_guides
 from species_ref.publications import repository
 from species_ref.publications.models import Publication
-from species_ref.publications.parsing import Error, ParsedPublication, TaxonRef, error, parse
+from species_ref.publications.parsing import (
+    Error,
+    ParsedPublication,
+    ParseResult,
+    TaxonRef,
+    error,
+    parse,
+)
 from species_ref.publications.schemas import (
     PublicationFormat,
     PublicationStatus,
@@ -86,17 +93,17 @@ class Received:
     replayed: bool = False
 
 
-async def prepare(
+async def read_document(
     *,
-    session: AsyncSession,
     publication_id: str,
     content: bytes,
     publication_format: PublicationFormat,
     codes: CodeLists,
     max_records: int,
-) -> Prepared:
-    """Parse (off the event loop: a whole checklist takes seconds) and check references."""
-    result = await asyncio.to_thread(
+) -> ParseResult:
+    """Parse, off the event loop (a whole checklist takes seconds) and outside any
+    transaction (on SQLite a writer's transaction holds the only write lock)."""
+    return await asyncio.to_thread(
         parse,
         content,
         publication_format,
@@ -104,10 +111,14 @@ async def prepare(
         source=source_of(publication_id),
         max_records=max_records,
     )
-    if result.publication is None:
-        return Prepared(None, result.errors)
-    taxa, errors = await _resolve(session, result.publication)
-    return Prepared(None if errors else result.publication, errors, taxa)
+
+
+async def prepare(*, session: AsyncSession, read: ParseResult) -> Prepared:
+    """A parsed document with the taxa it names checked: ready to apply, or its errors."""
+    if read.publication is None:
+        return Prepared(None, read.errors)
+    taxa, errors = await _resolve(session, read.publication)
+    return Prepared(None if errors else read.publication, errors, taxa)
 
 
 async def _resolve(
@@ -174,13 +185,21 @@ async def receive(
     it for a job (more), or keep it as rejected; the same content already published by
     the same publisher is answered with that publication."""
     digest = _sha256(content)
+    publication_id = str(uuid4())
+    read = await read_document(
+        publication_id=publication_id,
+        content=content,
+        publication_format=publication_format,
+        codes=codes,
+        max_records=max_records,
+    )
     before = await repository.earlier(
         session, publisher=caller.client_id, content_sha256=digest, statuses=REPLAYED
     )
     if before is not None:
         return Received(before, replayed=True)
     publication = Publication(
-        id=str(uuid4()),
+        id=publication_id,
         format=publication_format.value,
         status=PublicationStatus.QUEUED.value,
         publisher=caller.client_id,
@@ -188,14 +207,7 @@ async def receive(
         content_sha256=digest,
         content=content,
     )
-    prepared = await prepare(
-        session=session,
-        publication_id=publication.id,
-        content=content,
-        publication_format=publication_format,
-        codes=codes,
-        max_records=max_records,
-    )
+    prepared = await prepare(session=session, read=read)
     session.add(publication)
     if prepared.parsed is None:
         reject(publication, prepared.errors)

@@ -85,9 +85,12 @@ class ReferenceRefresher:
 
     async def run(self) -> None:
         while True:
+            # By design a timed poll: the other replicas' writes are seen this way. Not
+            # `wait_for`: on 3.11 a cancel that lands as the event is set hangs it (a
+            # `changed()` right before shutdown kept the lifespan from ever ending).
             with contextlib.suppress(TimeoutError):
-                # By design a timed poll: the other replicas' writes are seen this way.
-                await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
+                async with asyncio.timeout(self._interval):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.refresh()
