@@ -213,7 +213,10 @@ def _validation_errors(exc: ValidationError) -> list[Error]:
     found = []
     for item in exc.errors():
         loc = [part for part in item["loc"] if not str(part).startswith("function-after")]
-        where, name = (loc[:-1], str(loc[-1])) if loc else ([], "body")
+        if loc and isinstance(loc[-1], str):
+            where, name = loc[:-1], loc[-1]
+        else:  # the item as a whole (a list entry, or the document)
+            where, name = loc, "body" if not loc else "item"
         found.append(error(_pointer(where), name, item["msg"]))
     return found
 
@@ -394,6 +397,12 @@ def parse_pangolin_json(
             errors.append(error(where, "id", f"{taxon.id} already at /taxa/{first[taxon.id]}"))
         first.setdefault(taxon.id, index)
         for n, listing in enumerate(taxon.listings or []):
+            if (
+                listing.appendix == "III"
+                and listing.change_type == "addition"
+                and not listing.party
+            ):
+                errors.append(error(f"{where}/listings/{n}", "party", "App. III needs its party"))
             errors += _code_errors(
                 codes,
                 f"{where}/listings/{n}",

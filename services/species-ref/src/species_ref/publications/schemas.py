@@ -15,7 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from species_ref.speciesplus.client import CitesLegislation, DistributionRecord, TaxonConcept
 
@@ -82,12 +82,6 @@ class ListingIn(_In):
     )
     annotation: str | None = None
     hash_annotation: str | None = None
-
-    @model_validator(mode="after")
-    def _party_for_appendix_iii(self) -> ListingIn:
-        if self.appendix == "III" and self.change_type == "addition" and self.party is None:
-            raise ValueError("an Appendix III listing needs its listing party")
-        return self
 
 
 class DistributionIn(_In):
