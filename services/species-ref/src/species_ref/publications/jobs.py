@@ -11,6 +11,7 @@ owned by the app's lifespan, in ONE transaction (all or nothing), with progress.
   content is stored; an interrupted apply left nothing behind). On PostgreSQL an advisory
   lock for the apply's transaction keeps two replicas from applying the same job.
 * A failure: the publication becomes `failed` with the reason; nothing of it is applied.
+* One job at a time per replica, in the order they came.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class PublicationJobs:
         self._settings = settings
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._progress: dict[str, int] = {}
+        # One job at a time per replica: each holds a long write transaction (on SQLite the
+        # only write lock, which a second job would wait on past its busy timeout).
+        self._one_at_a_time = asyncio.Lock()
 
     def start(self, publication_id: str) -> None:
         """Apply a queued publication in the background (once per replica)."""
@@ -54,11 +58,6 @@ class PublicationJobs:
     def records_done(self, publication_id: str) -> int | None:
         """The progress of a job running on this replica (None: none runs here)."""
         return self._progress.get(publication_id)
-
-    async def wait(self, publication_id: str) -> None:
-        task = self._tasks.get(publication_id)
-        if task is not None:
-            await asyncio.shield(task)
 
     async def resume(self) -> None:
         async with self._runtime.db.session(write=False) as session:
@@ -80,6 +79,10 @@ class PublicationJobs:
                 await repository.update(session, publication_id, records_done=done)
 
     async def _run(self, publication_id: str) -> None:
+        async with self._one_at_a_time:
+            await self._apply(publication_id)
+
+    async def _apply(self, publication_id: str) -> None:
         db = self._runtime.db
         codes: CodeLists = self._runtime.extras["code_lists"]
         try:
