@@ -446,6 +446,57 @@ async def test_pangolin_json_publishes_quotas_suspensions_and_guides(
     assert link_only.status_code == 404
 
 
+async def test_pangolin_json_taxa_replace_listings_and_distributions(
+    client: AsyncClient, db_url: str
+) -> None:
+    stored = await client.get(f"/v1/species/taxa/{PYTHON_REGIUS}", headers=READER)
+    higher = stored.json()["higher_taxa"]
+    taxon = {
+        "id": PYTHON_REGIUS,
+        "full_name": "Python regius",
+        "author_year": stored.json()["author_year"],
+        "rank": "SPECIES",
+        "kingdom": "Animalia",
+        "phylum": higher["phylum"],
+        "class_name": higher["class_name"],
+        "order": higher["order"],
+        "family": higher["family"],
+        "genus": "Python",
+        "species": "regius",
+        "synonyms": stored.json()["synonyms"],
+        "common_names": stored.json()["common_names"],
+        "listings": [
+            {"appendix": "II", "effective_at": "1977-02-04"},
+            {"appendix": "III", "party": "GH", "effective_at": "1976-02-26", "is_current": False},
+        ],
+    }
+
+    response = await client.post(
+        "/v1/species/publications", json={"taxa": [taxon]}, headers=PUBLISHER
+    )
+
+    assert response.status_code == 201, response.text
+    summary = body(response)["summary"]
+    assert (summary["updated"], summary["listings_changed"], summary["events"]) == (1, 1, 1)
+    events = await outbox_events(db_url)
+    # Same names, same concept, same current appendix: only the listing history changed.
+    assert types(events) == [("species.listing.changed", str(PYTHON_REGIUS))]
+    added = events[0]["data"]["added"]
+    assert {(x["appendix"], x["party"], x["effective_at"]) for x in added} == {
+        ("II", None, "1977-02-04"),
+        ("III", "GH", "1976-02-26"),
+    }
+    listings = await client.get(
+        f"/v1/species/taxa/{PYTHON_REGIUS}/listings", params={"scope": "all"}, headers=READER
+    )
+    assert sorted((x["appendix"], x["party"]) for x in listings.json()["listings"]) == [
+        ("II", None),
+        ("III", "GH"),
+    ]
+    places = await client.get(f"/v1/species/taxa/{PYTHON_REGIUS}/distributions", headers=READER)
+    assert len(places.json()["distributions"]) > 1  # omitted: the stored ones are kept
+
+
 async def test_the_same_content_again_is_answered_with_the_first_publication(
     client: AsyncClient, db_url: str
 ) -> None:
