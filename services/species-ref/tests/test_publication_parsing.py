@@ -210,3 +210,22 @@ def test_a_checklist_without_its_columns_is_refused_at_the_header(codes: CodeLis
     )
     assert where(result) == [(0, "header")]
     assert "Kingdom" in result.errors[0]["message"]
+
+
+def test_a_value_longer_than_its_column_is_an_error_not_a_failed_write(
+    codes: CodeLists,
+) -> None:
+    taxon = {
+        "id": 1, "full_name": "Aus " + "b" * 300, "rank": "SPECIES", "name_status": "A",
+        "updated_at": "2022-11-01T00:00:00Z", "higher_taxa": {"kingdom": "Animalia"},
+    }  # fmt: skip
+    bundle = json.dumps({"taxon_concepts": [taxon]}).encode()
+
+    result = parse(
+        bundle, PublicationFormat.SPECIESPLUS_JSON, codes=codes, source=SOURCE, max_records=10
+    )
+
+    assert where(result) == [("/taxon_concepts/0", "full_name"), ("/taxon_concepts/0", "species")]
+    document = json.loads(json.dumps(DOCUMENTED))
+    document["taxa"][0]["distributions"][0]["tags"] = ["native", "somewhere"]
+    assert where(pangolin(document, codes)) == [("/taxa/0/distributions/0/tags/1", "item")]

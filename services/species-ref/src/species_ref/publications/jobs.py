@@ -11,6 +11,8 @@ owned by the app's lifespan, in ONE transaction (all or nothing), with progress.
   content is stored; an interrupted apply left nothing behind). On PostgreSQL an advisory
   lock for the apply's transaction keeps two replicas from applying the same job.
 * A failure: the publication becomes `failed` with the reason; nothing of it is applied.
+  A job that could not even be marked `applying` (the database busy, another replica
+  applying it) is left as it is, for the replica applying it or the next start.
 * One job at a time per replica, in the order they came.
 """
 
@@ -85,6 +87,7 @@ class PublicationJobs:
     async def _apply(self, publication_id: str) -> None:
         db = self._runtime.db
         codes: CodeLists = self._runtime.extras["code_lists"]
+        taken = False  # this replica marked it `applying`
         try:
             async with db.session() as session:
                 found = await repository.get(session, publication_id)
@@ -93,6 +96,7 @@ class PublicationJobs:
                 await repository.update(
                     session, publication_id, status=PublicationStatus.APPLYING.value
                 )
+            taken = True
             self._progress[publication_id] = 0
             read = await service.read_document(
                 publication_id=publication_id,
@@ -133,12 +137,20 @@ class PublicationJobs:
         except asyncio.CancelledError:
             raise  # shutting down: taken up again at the next start
         except Exception as exc:
+            if not taken:  # e.g. the database busy with another replica's apply of it
+                log.exception(
+                    "publication job not started; left for the next start",
+                    publication=publication_id,
+                )
+                return
             log.exception("publication job failed", publication=publication_id)
             failure = {"row": None, "field": None, "message": f"the apply failed: {exc}"}
             async with db.session() as session:
+                # Only while unfinished: another replica may have applied it meanwhile.
                 await repository.update(
                     session,
                     publication_id,
+                    only_if=_UNFINISHED,
                     status=PublicationStatus.FAILED.value,
                     errors=[failure],
                     finished_at=datetime.now(UTC),

@@ -36,6 +36,8 @@ from species_ref.publications.schemas import (
 from species_ref.speciesplus import mapping
 from species_ref.speciesplus.client import CitesLegislation
 from species_ref.speciesplus.service import taxon_facts
+from species_ref.taxa.models import Distribution, ListingChange, TaxonConcept, TaxonName
+from species_ref.taxa.repository import table_of
 from species_ref.taxa.service import checklist_rows
 from species_ref.taxa.writer import TaxonFacts
 
@@ -111,6 +113,41 @@ def parse(
     return parse_pangolin_json(content, codes=codes, source=source, max_records=max_records)
 
 
+def _lengths(model: type[object]) -> dict[str, int]:
+    found = {}
+    for column in table_of(model).columns:
+        length = getattr(column.type, "length", None)
+        if isinstance(length, int):
+            found[column.name] = length
+    return found
+
+
+_LENGTHS = [(kind, _lengths(model)) for kind, model in (
+    ("concept", TaxonConcept), ("names", TaxonName), ("listings", ListingChange),
+    ("distributions", Distribution),
+)]  # fmt: skip
+
+
+def _too_long(where: int | str, facts: TaxonFacts) -> list[Error]:
+    """Values longer than their columns hold (a database would refuse them at the write)."""
+    rows = {
+        "concept": [facts.concept],
+        "names": facts.names,
+        "listings": facts.listings or [],
+        "distributions": facts.distributions or [],
+    }
+    found = []
+    for kind, lengths in _LENGTHS:
+        for row in rows[kind]:
+            for name, length in lengths.items():
+                value = row.get(name)
+                if isinstance(value, str) and len(value) > length:
+                    found.append(
+                        error(where, name, f"{value[:40]!r}... longer than {length} characters")
+                    )
+    return found
+
+
 def _known_country(codes: CodeLists, code: str) -> bool:
     return code in FORMER_COUNTRY_CODES or codes.is_valid(CodeListName.COUNTRIES, code)
 
@@ -174,12 +211,12 @@ def parse_checklist_csv(
                     )
                 )
             seen.setdefault(taxon.taxon_id, number)
+            facts = _checklist_facts(
+                checklist_rows(taxon, source=source, now=now), list(taxon.appendices)
+            )
+            errors += _too_long(number, facts)
             if not errors:  # once there is one, the rows are only checked
-                parsed.taxa.append(
-                    _checklist_facts(
-                        checklist_rows(taxon, source=source, now=now), list(taxon.appendices)
-                    )
-                )
+                parsed.taxa.append(facts)
     except csv.Error as exc:
         errors.append(error(number + 1, "row", f"not CSV: {exc}"))
     if number == 0 and not errors:
@@ -283,9 +320,12 @@ def parse_speciesplus_bundle(content: bytes, *, codes: CodeLists, max_records: i
                     )
                 )
         try:
-            parsed.taxa.append(taxon_facts(taxon, legislation, distributions))
+            facts = taxon_facts(taxon, legislation, distributions)
         except mapping.MappingError as exc:
             errors.append(error(f"/cites_legislation/{taxon.id}", "cites_listings", str(exc)))
+            continue
+        errors += _too_long(where, facts)
+        parsed.taxa.append(facts)
         if legislation is not None:
             parsed.legislations.append(legislation)
     return ParseResult(None if errors else parsed, errors)
@@ -414,7 +454,9 @@ def parse_pangolin_json(
                 f"{where}/distributions/{n}",
                 [("country", CodeListName.COUNTRIES, [place.country])],
             )
-        parsed.taxa.append(_pangolin_facts(taxon, source))
+        facts = _pangolin_facts(taxon, source)
+        errors += _too_long(where, facts)
+        parsed.taxa.append(facts)
     for index, quota in enumerate(document.quotas):
         where = f"/quotas/{index}"
         errors += _code_errors(

@@ -68,8 +68,18 @@ async def unfinished_ids(session: AsyncSession, statuses: Collection[str]) -> li
     return list(await session.exec(query))
 
 
-async def update(session: AsyncSession, publication_id: str, **values: Any) -> None:
-    await session.exec(sa.update(_TABLE).where(_TABLE.c.id == publication_id).values(**values))
+async def update(
+    session: AsyncSession,
+    publication_id: str,
+    *,
+    only_if: Collection[str] | None = None,
+    **values: Any,
+) -> None:
+    """Set `values` on the publication (only while its status is in `only_if`, if given)."""
+    query = sa.update(_TABLE).where(_TABLE.c.id == publication_id)
+    if only_if is not None:
+        query = query.where(_TABLE.c.status.in_(sorted(only_if)))
+    await session.exec(query.values(**values))
 
 
 async def try_lock(session: AsyncSession, publication_id: str) -> bool:

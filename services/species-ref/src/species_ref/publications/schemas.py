@@ -84,9 +84,13 @@ class ListingIn(_In):
     hash_annotation: str | None = None
 
 
+DistributionTag = Literal["native", "introduced", "introduced_uncertain", "reintroduced",
+                          "extinct", "extinct_uncertain", "uncertain"]  # fmt: skip
+
+
 class DistributionIn(_In):
     country: str = Field(pattern=_CODE)
-    tags: list[str] = Field(default=["native"], min_length=1)
+    tags: list[DistributionTag] = Field(default=["native"], min_length=1)
 
 
 class TaxonIn(_In):
