@@ -124,12 +124,14 @@ def test_every_pangolin_error_is_named_by_path_and_field(codes: CodeLists) -> No
 
 
 def test_a_document_off_the_schema_names_the_members(codes: CodeLists) -> None:
-    result = pangolin({"taxa": [{"id": 1}], "extra": 1, "quotas": [3]}, codes)
+    guide = DOCUMENTED["guides"][1] | {"taxon_id": 10**10}
+    result = pangolin({"taxa": [{"id": 1}], "extra": 1, "quotas": [3], "guides": [guide]}, codes)
 
     found = where(result)
     assert ("/", "extra") in found
     assert ("/taxa/0", "full_name") in found
     assert ("/quotas/0", "item") in found
+    assert ("/guides/0", "taxon_id") in found  # beyond what an id column holds
 
 
 def test_an_empty_document_publishes_nothing_and_says_so(codes: CodeLists) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from pangolin_core.db import SessionDep
 from pangolin_core.errors import NotFound
@@ -39,7 +39,9 @@ async def get_taxon_guides(taxon_id: int, request: Request, _: Reader) -> TaxonG
     response_class=Response,
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
-async def get_guide_document(guide_id: int, session: SessionDep, _: Reader) -> Response:
+async def get_guide_document(
+    guide_id: Annotated[int, Path(ge=1, le=2_147_483_647)], session: SessionDep, _: Reader
+) -> Response:
     guide = await repository.get_guide(session, guide_id)
     if guide is None:
         raise NotFound(f"No identification guide with id {guide_id}.")

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from species_ref.checklist import COLUMNS, ChecklistRowError, parse_row
 from species_ref.codes.service import CodeListName, CodeLists
 from species_ref.publications.schemas import (
+    MAX_ID,
     GuideIn,
     PangolinPublication,
     PublicationFormat,
@@ -204,6 +205,8 @@ def parse_checklist_csv(
                 errors.append(
                     error(number, "All_DistributionISOCodes", f"unknown country code {code!r}")
                 )
+            if taxon.taxon_id > MAX_ID:
+                errors.append(error(number, "TaxonId", f"larger than {MAX_ID}"))
             if taxon.taxon_id in seen:
                 errors.append(
                     error(
@@ -286,6 +289,8 @@ def parse_speciesplus_bundle(content: bytes, *, codes: CodeLists, max_records: i
     ids = [taxon.id for taxon in bundle.taxon_concepts]
     first: dict[int, int] = {}
     for index, taxon_id in enumerate(ids):
+        if not 0 < taxon_id <= MAX_ID:
+            errors.append(error(f"/taxon_concepts/{index}", "id", f"not in 1..{MAX_ID}"))
         if taxon_id in first:
             errors.append(error(f"/taxon_concepts/{index}", "id", f"{taxon_id} given twice"))
         first.setdefault(taxon_id, index)
@@ -350,6 +355,8 @@ def _legislation_errors(
             continue
         quota = mapping.quota(record)
         problem = mapping.quota_problem(quota)
+        if problem is None and quota.quota is not None and abs(quota.quota) >= 10**15:
+            problem = f"quota {record.id}: {quota.quota} is more than a quota column holds"
         if problem is not None:
             errors.append(error(f"{where}/cites_quotas/{n}", "quota", problem))
         elif quota.country is not None and not _known_country(codes, quota.country):

@@ -52,6 +52,7 @@ class SpeciesPlusBundle(BaseModel):
 
 # --- Pangolin JSON --------------------------------------------------------------------------
 
+MAX_ID = 2_147_483_647  # ids are 32-bit integers in the database
 _CODE = r"^[A-Z0-9]{2}$"
 _LANGUAGE = r"^[A-Za-z]{2}$"
 
@@ -97,7 +98,7 @@ class TaxonIn(_In):
     """A taxon concept; `listings` None keeps the stored listing history, `distributions`
     None the stored distributions. Given, they replace what is stored."""
 
-    id: int = Field(gt=0, description="The Species+ taxon concept id")
+    id: int = Field(gt=0, le=MAX_ID, description="The Species+ taxon concept id")
     full_name: str = Field(min_length=1, max_length=255)
     author_year: str | None = Field(None, max_length=255)
     rank: Literal["KINGDOM", "PHYLUM", "CLASS", "ORDER", "FAMILY", "SUBFAMILY", "GENUS",
@@ -121,7 +122,7 @@ class _OnTaxon(_In):
     """A taxon by its id or by its scientific name (held by species-ref or in the same
     publication)."""
 
-    taxon_id: int | None = Field(None, gt=0)
+    taxon_id: int | None = Field(None, gt=0, le=MAX_ID)
     taxon_name: str | None = Field(None, min_length=1, max_length=255)
 
 
@@ -129,7 +130,7 @@ class QuotaIn(_OnTaxon):
     country: str = Field(pattern=_CODE)
     start_date: date
     end_date: date | None = None
-    quota: Decimal = Field(ge=0, max_digits=18, decimal_places=3)
+    quota: Decimal = Field(ge=0, max_digits=18, decimal_places=3)  # the column's precision
     units: list[str] = []
     terms: list[str] = []
     sources: list[str] = []
