@@ -25,7 +25,7 @@ from species_ref.app import DEFINITION, create_app
 from species_ref.checklist import read_checklist
 from species_ref.guides.models import IdGuide
 from species_ref.publications.models import Publication
-from species_ref.reference.revision import bump_revision
+from species_ref.reference.revision import bump_revision, current_revision
 from species_ref.restrictions.models import ExportQuota, TradeSuspension
 from species_ref.seed import CHECKLIST
 from species_ref.settings import SpeciesRefSettings
@@ -121,6 +121,15 @@ async def table_counts(url: str) -> dict[str, int]:
     finally:
         await db.dispose()
     return counts
+
+
+async def stored_revision(url: str) -> int:
+    db = Database(url)
+    try:
+        async with db.session(write=False) as session:
+            return await current_revision(session)
+    finally:
+        await db.dispose()
 
 
 async def status(client: AsyncClient, **params: Any) -> dict[str, Any]:
@@ -512,6 +521,7 @@ async def test_the_same_content_again_is_answered_with_the_first_publication(
     assert again.status_code == 200, again.text
     assert (body(again)["id"], body(again)["replayed"]) == (body(first)["id"], True)
     # Another publisher's identical document is its own publication, and changes nothing.
+    revision = await stored_revision(db_url)
     other = await client.post(
         "/v1/species/publications", json=pangolin_document(), headers=OTHER_PUBLISHER
     )
@@ -520,6 +530,7 @@ async def test_the_same_content_again_is_answered_with_the_first_publication(
     assert body(other)["publisher"] == "ma-togo"
     assert body(other)["summary"]["events"] == 0
     assert await outbox_events(db_url) == events
+    assert await stored_revision(db_url) == revision  # no change, no snapshot rebuild
 
     listed = await client.get("/v1/species/publications", params={"limit": 1}, headers=PUBLISHER)
     assert listed.status_code == 200

@@ -9,7 +9,8 @@ then applied in one transaction, or refused whole.
   Species+ bundle's quotas and suspensions as the sync writes them, a Pangolin JSON
   document's quotas, suspensions and reservations through `restrictions.writer`, and
   guides through `guides.service`; only changes are written, each with its event through
-  the outbox, and the reference revision is raised. Nothing is committed here.
+  the outbox, and the reference revision is raised (if anything changed). Nothing is
+  committed here.
 * A publication's restrictions keep their ids in a range of their own (from
   `PUBLICATION_IDS_FROM`, clear of Species+ and SAPI ids). A quota, suspension or
   reservation published again (same taxon, country, start date and codes / direction) is
@@ -306,7 +307,8 @@ async def apply(
 
     if progress is not None:
         await progress(parsed.records)
-    await bump_revision(session)
+    if summary["events"]:  # every change has its event; nothing changed, nothing to rebuild
+        await bump_revision(session)
     return summary
 
 
