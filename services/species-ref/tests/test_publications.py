@@ -660,3 +660,14 @@ async def test_a_job_interrupted_by_a_restart_is_taken_up_again(db_url: str, nat
 
     assert (done["summary"]["updated"], done["records_done"]) == (1, 15)
     assert len(await outbox_events(db_url)) == 2
+
+
+async def test_the_openapi_document_describes_the_publication_body(client: AsyncClient) -> None:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    post = response.json()["paths"]["/v1/species/publications"]["post"]
+    assert set(post["requestBody"]["content"]) == {
+        "text/csv",
+        "application/json",
+        "multipart/form-data",
+    }

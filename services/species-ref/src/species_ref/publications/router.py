@@ -123,6 +123,28 @@ def _location(publication: Publication) -> str:
         415: {"description": "Not a publication format"},
         422: {"description": "Refused, every error listed; nothing applied"},
     },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The document itself (see docs/architecture.md, Publications)",
+            "content": {
+                "text/csv": {"schema": {"type": "string", "description": "checklist CSV"}},
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "description": "Pangolin JSON, or a Species+ bundle with"
+                        " ?format=speciesplus_json",
+                    }
+                },
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                },
+            },
+        }
+    },
 )
 async def publish(
     request: Request,
