@@ -200,3 +200,42 @@ async def test_point_in_time_answers_follow_a_published_change(
     assert quota_time["appendix"] == "II"
     assert [q["quota"] for q in quota_time["quotas"]] == ["1500"]
     assert after["appendix"] == "I"
+
+
+async def test_an_appendix_iii_party_decides_export_permit_or_certificate_of_origin(
+    db_url: str, nats_server: NatsServer
+) -> None:
+    """Python regius moved (in this test) from Appendix II to Appendix III listed by Ghana on
+    2027-01-01: before, an export permit from anywhere; after, Ghana's export permit, or a
+    certificate of origin from Togo."""
+    async with running_app(app_on(db_url, nats_server, refresh=3600)) as client:
+        runtime = client._transport.app.state.runtime  # type: ignore[attr-defined]
+        moved = date(2027, 1, 1)
+        await write(
+            db_url,
+            ListingChange(
+                taxon_id=PYTHON_REGIUS, appendix="II", change_type="deletion",
+                effective_at=moved, is_current=False, source="test",
+            ),
+            ListingChange(
+                taxon_id=PYTHON_REGIUS, appendix="III", change_type="addition",
+                effective_at=moved, is_current=False, party="GH", source="test",
+            ),
+        )  # fmt: skip
+        reference_changed(runtime)
+
+        async def moved_to_iii() -> bool:
+            answer = await status(client, taxon_id=PYTHON_REGIUS, country="GH", as_of="2027-01-01")
+            return answer["appendix"] == "III"
+
+        await eventually(moved_to_iii)
+        before = await status(client, taxon_id=PYTHON_REGIUS, country="TG", as_of="2026-12-31")
+        ghana = await status(client, taxon_id=PYTHON_REGIUS, country="GH", as_of="2027-01-01")
+        togo = await status(client, taxon_id=PYTHON_REGIUS, country="TG", as_of="2027-01-01")
+    assert (before["appendix"], before["documents"]["export_document"]) == ("II", "export_permit")
+    assert [x["party"] for x in ghana["listings"]] == ["GH"]
+    assert ghana["documents"]["export_document"] == "export_permit"
+    assert ghana["documents"]["appendix_iii_parties"] == ["GH"]
+    assert togo["documents"]["export_document"] == "certificate_of_origin"
+    assert togo["documents"]["import_permit"] is False
+    assert togo["not_covered_yet"] == []
