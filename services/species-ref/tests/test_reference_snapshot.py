@@ -239,3 +239,41 @@ async def test_an_appendix_iii_party_decides_export_permit_or_certificate_of_ori
     assert togo["documents"]["export_document"] == "certificate_of_origin"
     assert togo["documents"]["import_permit"] is False
     assert togo["not_covered_yet"] == []
+
+
+async def test_a_taxon_s_listings_on_a_date_and_by_scope(
+    db_url: str, nats_server: NatsServer
+) -> None:
+    """`/taxa/{id}/listings?as_of=` reads the stored changes as the status does: a future
+    transfer to Appendix I is not in force before its date and is the listing from it."""
+    transfer = date(2027, 3, 1)
+    await write(
+        db_url,
+        ListingChange(
+            taxon_id=PYTHON_REGIUS, appendix="I", change_type="addition",
+            effective_at=transfer, is_current=False, source="test",
+        ),
+    )  # fmt: skip
+    url = f"/v1/species/taxa/{PYTHON_REGIUS}/listings"
+    async with running_app(app_on(db_url, nats_server, refresh=3600)) as client:
+
+        async def listings(**params: str) -> dict[str, Any]:
+            response = await client.get(url, params=params, headers=READ)
+            assert response.status_code == 200, response.text
+            body: dict[str, Any] = response.json()
+            return body
+
+        before = await listings(as_of="2027-02-28")
+        after = await listings(as_of="2027-03-01")
+        current = await listings(scope="current")
+        historic = await listings(scope="historic")
+        every = await listings(scope="all")
+        both = await client.get(url, params={"as_of": "2027-03-01", "scope": "all"}, headers=READ)
+    assert (before["scope"], before["as_of"]) == ("in_force", "2027-02-28")
+    assert [x["appendix"] for x in before["listings"]] == ["II"]
+    assert [(x["appendix"], x["effective_at"]) for x in after["listings"]] == [("I", "2027-03-01")]
+    assert [x["appendix"] for x in current["listings"]] == ["II"]
+    assert [x["appendix"] for x in historic["listings"]] == ["I"]
+    assert sorted(x["appendix"] for x in every["listings"]) == ["I", "II"]
+    assert both.status_code == 422
+    assert both.json()["errors"][0]["field"] == "scope"
