@@ -43,7 +43,7 @@ ALLOWED: dict[Role, set[str]] = {
         "intel write", "taxii discovery",
     },
     Role.MANAGEMENT_AUTHORITY: {
-        "species publish", "permit issue", "intel read", "taxii discovery",
+        "species read", "species publish", "permit issue", "intel read", "taxii discovery",
     },
     Role.PARTNER: {"permit lookup", "taxii discovery"},
     Role.ADMIN: {"admin clients"},
