@@ -1,0 +1,217 @@
+"""Endorsing a permit at clearance: take the shipped quantities from the balances.
+
+All items in the request's one transaction, each through a conditional UPDATE
+(`balance = balance - :q WHERE balance >= :q`): if any item would go below zero the whole
+endorsement is refused (409 with the balances) and nothing is taken. Before the items, the
+permit row itself is claimed with a conditional UPDATE on its status, so a single-use
+document closed by a concurrent endorsement is seen as closed. On SQLite writers queue on
+the write lock; on PostgreSQL on the permit's row lock. Neither relies on a value read in
+Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from uuid import uuid4
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from pangolin_core.contracts.permits import EndorsedItem, PermitEndorsed
+from pangolin_core.errors import InvalidInput
+from pangolin_core.identity import Caller
+from pangolin_core.messaging.outbox import enqueue
+from permit_verify.audit import repository as audit
+from permit_verify.audit.schemas import AuditAction
+from permit_verify.endorsements import repository
+from permit_verify.endorsements.models import Endorsement, EndorsementLine
+from permit_verify.endorsements.schemas import (
+    EndorsedItemOut,
+    EndorsementIn,
+    EndorsementOut,
+    ItemBalance,
+)
+from permit_verify.errors import BalanceExceeded, DeclarationAlreadyEndorsed, PermitClosed
+from permit_verify.permits import repository as permits
+from permit_verify.permits.rules import closed_reason, status_after_endorsement
+from permit_verify.permits.schemas import PermitStatus, PermitType
+from permit_verify.permits.service import EVENT_SOURCE
+
+
+def _balances_json(balances: Mapping[str, Decimal]) -> list[dict[str, str]]:
+    return [{"item_id": k, "balance": str(v)} for k, v in balances.items()]
+
+
+async def endorse(
+    *,
+    session: AsyncSession,
+    permit_id: str,
+    request: EndorsementIn,
+    caller: Caller,
+    today: date,
+) -> EndorsementOut:
+    permit = await permits.get(session, permit_id)
+    items = {item.item_id: item for item in await permits.items_of(session, permit_id)}
+    problems = []
+    seen: set[str] = set()
+    for n, line in enumerate(request.items):
+        if line.item_id not in items:
+            problems.append(
+                {
+                    "field": f"items[{n}].item_id",
+                    "message": f"permit {permit.number} has no item {line.item_id}",
+                    "type": "unknown_item",
+                }
+            )
+        elif line.item_id in seen:
+            problems.append(
+                {
+                    "field": f"items[{n}].item_id",
+                    "message": f"item {line.item_id} appears twice",
+                    "type": "duplicate",
+                }
+            )
+        seen.add(line.item_id)
+    if request.endorsed_on > today + timedelta(days=1):
+        problems.append(
+            {"field": "endorsed_on", "message": "a date in the future", "type": "date_in_future"}
+        )
+    if problems:
+        raise InvalidInput("The endorsement does not fit the permit.", errors=problems)
+    if await repository.declaration_endorsed(
+        session, permit_id=permit_id, declaration_id=request.declaration_id
+    ):
+        raise DeclarationAlreadyEndorsed(
+            f"Declaration {request.declaration_id} already endorsed permit {permit.number}.",
+        )
+
+    async def refuse_closed(status: PermitStatus) -> PermitClosed:
+        reason = closed_reason(
+            status=status,
+            issued_on=permit.issued_on,
+            valid_until=permit.valid_until,
+            on=request.endorsed_on,
+        )
+        return PermitClosed(
+            f"Permit {permit.number} cannot be endorsed on {request.endorsed_on}: {reason}.",
+            status=status.value,
+            balances=_balances_json(await permits.balances(session, permit_id)),
+        )
+
+    if closed_reason(
+        status=PermitStatus(permit.status),
+        issued_on=permit.issued_on,
+        valid_until=permit.valid_until,
+        on=request.endorsed_on,
+    ):
+        raise await refuse_closed(PermitStatus(permit.status))
+    if not await permits.claim_open(session, permit_id=permit_id):
+        raise await refuse_closed(PermitStatus((await permits.get(session, permit_id)).status))
+
+    short: list[str] = []
+    taken: dict[str, Decimal] = {}
+    for line in request.items:
+        pk = items[line.item_id].id
+        assert pk is not None
+        if await permits.take_from_balance(session, item_pk=pk, quantity=line.quantity):
+            taken[line.item_id] = line.quantity
+        else:
+            short.append(line.item_id)
+    if short:
+        # The transaction rolls back; report the balances as they stay.
+        now_left = await permits.balances(session, permit_id)
+        left = {k: v + taken.get(k, Decimal(0)) for k, v in now_left.items()}
+        requested = {line.item_id: line.quantity for line in request.items}
+        raise BalanceExceeded(
+            f"Permit {permit.number}: the quantity of item(s) {', '.join(short)} is above"
+            " the remaining balance; nothing was endorsed.",
+            errors=[
+                {
+                    "field": f"items[{n}].quantity",
+                    "message": f"{line.quantity} requested, {left[line.item_id]} left",
+                    "type": "balance_exceeded",
+                }
+                for n, line in enumerate(request.items)
+                if line.item_id in short
+            ],
+            balances=[
+                {
+                    "item_id": k,
+                    "balance": str(v),
+                    **({"requested": str(requested[k])} if k in requested else {}),
+                }
+                for k, v in left.items()
+            ],
+        )
+
+    left = await permits.balances(session, permit_id)
+    status = status_after_endorsement(PermitType(permit.type), left.values())
+    await permits.set_status(session, permit_id=permit_id, status=status)
+    now = datetime.now(UTC)
+    endorsement = Endorsement(
+        id=str(uuid4()),
+        permit_id=permit_id,
+        declaration_id=request.declaration_id,
+        office=request.office,
+        endorsed_on=request.endorsed_on,
+        client_id=caller.client_id,
+        country=caller.country,
+        created_at=now,
+    )
+    lines = []
+    for line in request.items:
+        pk = items[line.item_id].id
+        assert pk is not None
+        lines.append(
+            EndorsementLine(
+                endorsement_id=endorsement.id,
+                permit_item_id=pk,
+                item_id=line.item_id,
+                quantity=line.quantity,
+            )
+        )
+    await repository.add(session, endorsement, lines)
+    endorsed = [
+        EndorsedItemOut(item_id=line.item_id, quantity=line.quantity, balance=left[line.item_id])
+        for line in request.items
+    ]
+    await audit.record(
+        session,
+        permit_id=permit_id,
+        action=AuditAction.ENDORSED,
+        caller=caller,
+        at=now,
+        details={
+            "endorsement_id": endorsement.id,
+            "declaration_id": request.declaration_id,
+            "office": request.office,
+            "endorsed_on": request.endorsed_on.isoformat(),
+            "items": [item.model_dump(mode="json") for item in endorsed],
+            "status": status.value,
+        },
+    )
+    event = PermitEndorsed(
+        permit_id=permit_id,
+        number=permit.number,
+        issuing_country=permit.issuing_country,
+        endorsement_id=endorsement.id,
+        declaration_id=request.declaration_id,
+        office=request.office,
+        endorsed_on=request.endorsed_on,
+        items=[EndorsedItem(**item.model_dump()) for item in endorsed],
+        status=status.value,
+        endorsed_by=caller.client_id,
+        endorsing_country=caller.country,
+    )
+    await enqueue(session, event.to_event(source=EVENT_SOURCE, subject=permit_id))
+    return EndorsementOut(
+        id=endorsement.id,
+        permit_id=permit_id,
+        declaration_id=request.declaration_id,
+        office=request.office,
+        endorsed_on=request.endorsed_on,
+        items=endorsed,
+        status=status,
+        balances=[ItemBalance(item_id=k, balance=v) for k, v in left.items()],
+    )
