@@ -1,56 +1,19 @@
 """Fixtures of permit-verify's tests: the app over a fresh migrated database (SQLite and
-PostgreSQL) and a real nats-server, callers as the gateway would forward them, and permits
-as a Management Authority posts them."""
+PostgreSQL) and a real nats-server, and permits as a Management Authority posts them."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from httpx import AsyncClient
+from permit_support import PermitFactory, Registry, today
 
 from pangolin_core import migrations
-from pangolin_core.db import Database
-from pangolin_core.messaging.tables import outbox
-from pangolin_core.testing import identity_headers, running_app
+from pangolin_core.testing import running_app
 from permit_verify.app import DEFINITION, create_app
 from permit_verify.settings import PermitVerifySettings
-
-MA_KE = identity_headers("permits:issue", client_id="ma-ke", country="KE")
-MA_VN = identity_headers("permits:issue", client_id="ma-vn", country="VN")
-SW_KE = identity_headers("permits:verify", "permits:endorse", client_id="sw-ke", country="KE")
-CUSTOMS = identity_headers("permits:read", client_id="customs-ke", country="KE")
-NOBODY = identity_headers("species:read", client_id="reader", country="KE")
-
-
-def today() -> date:
-    return datetime.now(UTC).date()
-
-
-@dataclass
-class Registry:
-    client: AsyncClient
-    db: Database
-
-    async def count(self, table: str) -> int:
-        async with self.db.session(write=False) as session:
-            result = await session.exec(sa.text(f"SELECT count(*) FROM {table}"))
-            return int(result.scalar_one())
-
-    async def outbox_events(self, subject: str | None = None) -> list[dict[str, Any]]:
-        async with self.db.session(write=False) as session:
-            query = sa.select(outbox.c.subject, outbox.c.payload).order_by(outbox.c.created_at)
-            rows = (await session.exec(query)).all()
-        return [
-            json.loads(payload)
-            for subj, payload in rows
-            if subject is None or subj == subject
-        ]
 
 
 @pytest.fixture
@@ -59,9 +22,6 @@ async def registry(database_url: str, nats_url: str) -> AsyncIterator[Registry]:
     app = create_app(PermitVerifySettings(database_url=database_url, nats_url=nats_url))
     async with running_app(app) as client:
         yield Registry(client, app.state.runtime.db)
-
-
-PermitFactory = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture

@@ -137,9 +137,16 @@ def test_appendix_i_wild_specimens_are_not_traded_for_commerce() -> None:
 
 def test_sources_bound_to_an_appendix_or_a_certificate() -> None:
     assert fields(permit(item={"appendix": "II", "source": "D"})) == ["items[0].source"]
-    assert appendix_problems(
-        appendix="II", source="W", purpose="T", document=PermitType.PRE_CONVENTION, at="items[0]"
-    )[0]["field"] == "items[0].source"
+    assert (
+        appendix_problems(
+            appendix="II",
+            source="W",
+            purpose="T",
+            document=PermitType.PRE_CONVENTION,
+            at="items[0]",
+        )[0]["field"]
+        == "items[0].source"
+    )
     assert (
         fields(permit(type="pre_convention", item={"source": "O"}, valid_until="2027-04-30")) == []
     )

@@ -74,7 +74,9 @@ def pem(key: Ed25519PrivateKey) -> str:
 
 @pytest.fixture
 def signer() -> PermitSigner:
-    return PermitSigner(PermitVerifySettings(permit_signing_keys={"KE": pem(Ed25519PrivateKey.generate())}))
+    return PermitSigner(
+        PermitVerifySettings(permit_signing_keys={"KE": pem(Ed25519PrivateKey.generate())})
+    )
 
 
 def test_the_canonical_form_sorts_keys_drops_whitespace_and_normalises_quantities() -> None:
@@ -138,7 +140,9 @@ def test_every_altered_box_is_named_and_reordered_items_are_not_an_alteration(
 
 def test_a_copy_signed_with_another_key_or_a_forged_payload_fails(signer: PermitSigner) -> None:
     signature, _ = signer.sign("KE", DOCUMENT)
-    other = PermitSigner(PermitVerifySettings(permit_signing_keys={"KE": pem(Ed25519PrivateKey.generate())}))
+    other = PermitSigner(
+        PermitVerifySettings(permit_signing_keys={"KE": pem(Ed25519PrivateKey.generate())})
+    )
     check = verify_permit(DOCUMENT, signature, other.jwks("KE"))
     assert not check.signature_valid and "no key" in str(check.reason)
 

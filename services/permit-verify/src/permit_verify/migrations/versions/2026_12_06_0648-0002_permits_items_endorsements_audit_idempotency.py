@@ -10,9 +10,8 @@ Create Date: 2026-12-06 06:48:29.079080+00:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel  # noqa: F401 - autogenerate writes sqlmodel column types
+import sqlmodel
 from alembic import op
-
 
 revision: str = "0002"
 down_revision: str | None = "0001"
