@@ -8,10 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from permit_support import PermitFactory, Registry, today
 
 from pangolin_core import migrations
 from pangolin_core.testing import running_app
+from permit_support import PermitFactory, Registry, today
 from permit_verify.app import DEFINITION, create_app
 from permit_verify.settings import PermitVerifySettings
 

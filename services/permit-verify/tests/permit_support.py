@@ -34,7 +34,7 @@ class Registry:
 
     async def count(self, table: str) -> int:
         async with self.db.session(write=False) as session:
-            result = await session.exec(sa.text(f"SELECT count(*) FROM {table}"))
+            result = await session.exec(sa.select(sa.func.count()).select_from(sa.table(table)))
             return int(result.scalar_one())
 
     async def outbox_events(self, subject: str | None = None) -> list[dict[str, Any]]:

@@ -9,9 +9,9 @@ from typing import Any
 
 import nats
 import pytest
-from permit_support import CUSTOMS, MA_KE, MA_VN, NOBODY, SW_KE, PermitFactory, Registry, today
 
 from pangolin_core.testing import eventually
+from permit_support import CUSTOMS, MA_KE, MA_VN, NOBODY, SW_KE, PermitFactory, Registry, today
 from permit_verify.permits.signing import verify_permit
 
 pytestmark = pytest.mark.asyncio
