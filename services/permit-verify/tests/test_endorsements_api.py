@@ -317,3 +317,17 @@ async def test_the_conditional_update_alone_holds_the_balance_under_concurrent_w
     balance, _, _ = await stored_totals(registry, permit["id"])
     assert balance >= 0 and won == Decimal(100) - balance
     assert not all(results)
+
+
+async def test_one_declaration_sent_twice_at_once_is_endorsed_once(
+    registry: Registry, export_permit: PermitFactory
+) -> None:
+    permit = await issue(registry, exhibition(export_permit, "10"))
+    answers = await asyncio.gather(
+        *(endorse(registry, permit["id"], endorsement("SAME", ("A", "1"))) for _ in range(5))
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409, 409]
+    assert {a.json()["code"] for a in answers if a.status_code == 409} == {
+        "declaration_already_endorsed"
+    }
+    assert await stored_totals(registry, permit["id"]) == (Decimal(9), Decimal(1), 1)

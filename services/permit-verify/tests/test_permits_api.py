@@ -3,6 +3,7 @@ refusals that store nothing, duplicates, idempotent replays, status changes, JWK
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -290,3 +291,13 @@ async def test_the_history_pages_with_a_cursor(
         Decimal(98),
         Decimal(97),
     ]
+
+
+async def test_one_number_issued_twice_at_once_is_registered_once(
+    registry: Registry, export_permit: PermitFactory
+) -> None:
+    answers = await asyncio.gather(*(issue(registry, export_permit()) for _ in range(5)))
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409, 409]
+    assert {a.json()["code"] for a in answers if a.status_code == 409} == {"permit_number_taken"}
+    assert await registry.count("permit") == 1
+    assert len(await registry.outbox_events("permits.permit.issued")) == 1

@@ -12,7 +12,7 @@ Python.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import uuid4
 
@@ -26,6 +26,7 @@ from permit_verify.audit import repository as audit
 from permit_verify.audit.schemas import AuditAction
 from permit_verify.endorsements import repository
 from permit_verify.endorsements.models import Endorsement, EndorsementLine
+from permit_verify.endorsements.rules import endorsement_problems
 from permit_verify.endorsements.schemas import (
     EndorsedItemOut,
     EndorsementIn,
@@ -53,38 +54,17 @@ async def endorse(
 ) -> EndorsementOut:
     permit = await permits.get(session, permit_id)
     items = {item.item_id: item for item in await permits.items_of(session, permit_id)}
-    problems = []
-    seen: set[str] = set()
-    for n, line in enumerate(request.items):
-        if line.item_id not in items:
-            problems.append(
-                {
-                    "field": f"items[{n}].item_id",
-                    "message": f"permit {permit.number} has no item {line.item_id}",
-                    "type": "unknown_item",
-                }
-            )
-        elif line.item_id in seen:
-            problems.append(
-                {
-                    "field": f"items[{n}].item_id",
-                    "message": f"item {line.item_id} appears twice",
-                    "type": "duplicate",
-                }
-            )
-        seen.add(line.item_id)
-    if request.endorsed_on > today + timedelta(days=1):
-        problems.append(
-            {"field": "endorsed_on", "message": "a date in the future", "type": "date_in_future"}
-        )
+    problems = endorsement_problems(request, number=permit.number, item_ids=set(items), today=today)
     if problems:
         raise InvalidInput("The endorsement does not fit the permit.", errors=problems)
-    if await repository.declaration_endorsed(
-        session, permit_id=permit_id, declaration_id=request.declaration_id
-    ):
-        raise DeclarationAlreadyEndorsed(
-            f"Declaration {request.declaration_id} already endorsed permit {permit.number}.",
-        )
+
+    async def refuse_same_declaration() -> None:
+        if await repository.declaration_endorsed(
+            session, permit_id=permit_id, declaration_id=request.declaration_id
+        ):
+            raise DeclarationAlreadyEndorsed(
+                f"Declaration {request.declaration_id} already endorsed permit {permit.number}.",
+            )
 
     async def refuse_closed(status: PermitStatus) -> PermitClosed:
         reason = closed_reason(
@@ -99,6 +79,7 @@ async def endorse(
             balances=_balances_json(await permits.balances(session, permit_id)),
         )
 
+    await refuse_same_declaration()
     if closed_reason(
         status=PermitStatus(permit.status),
         issued_on=permit.issued_on,
@@ -108,6 +89,9 @@ async def endorse(
         raise await refuse_closed(PermitStatus(permit.status))
     if not await permits.claim_open(session, permit_id=permit_id):
         raise await refuse_closed(PermitStatus((await permits.get(session, permit_id)).status))
+    # Again under the claim: on PostgreSQL the permit's row lock is held now, so an
+    # endorsement of the same declaration that committed meanwhile is seen.
+    await refuse_same_declaration()
 
     short: list[str] = []
     taken: dict[str, Decimal] = {}

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from uuid import uuid4
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pangolin_core.contracts.cites_codes import CodeLists
@@ -110,6 +111,13 @@ def permit_out(permit: Permit, items: Sequence[PermitItem]) -> PermitOut:
     )
 
 
+def _number_taken(request: PermitIn) -> PermitNumberTaken:
+    return PermitNumberTaken(
+        f"{request.issuing_country} already registered permit {request.number}.",
+        errors=[{"field": "number", "message": "already registered", "type": "duplicate"}],
+    )
+
+
 async def issue(
     *,
     session: AsyncSession,
@@ -130,10 +138,7 @@ async def issue(
     if await repository.number_taken(
         session, issuing_country=request.issuing_country, number=request.number
     ):
-        raise PermitNumberTaken(
-            f"{request.issuing_country} already registered permit {request.number}.",
-            errors=[{"field": "number", "message": "already registered", "type": "duplicate"}],
-        )
+        raise _number_taken(request)
     signature, key_id = signer.sign(request.issuing_country, request.model_dump())
     now = datetime.now(UTC)
     permit = Permit(
@@ -178,7 +183,12 @@ async def issue(
         )
         for i in request.items
     ]
-    await repository.add(session, permit, items)
+    try:
+        await repository.add(session, permit, items)
+    except IntegrityError as exc:
+        # Another request registered the number since the check above (PostgreSQL: its
+        # insert waited for that one to commit). The transaction rolls back.
+        raise _number_taken(request) from exc
     out = permit_out(permit, items)
     await audit.record(
         session,
