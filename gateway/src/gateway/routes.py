@@ -63,6 +63,11 @@ ROUTES: tuple[Rule, ...] = (
     rule(frozenset({"POST"}), "/v1/verifications", PERMITS, "permits:verify"),
     rule(READ, "/v1/verifications/**", PERMITS, "permits:verify", "permits:read"),
     rule(READ, "/v1/permits/lookup", PERMITS, "permits:lookup", "permits:read"),
+    # The public keys that verify a country's permit signatures: partners check theirs too.
+    rule(
+        READ, "/v1/permits/jwks/*", PERMITS,
+        "permits:lookup", "permits:read", "permits:issue", "permits:endorse", "permits:verify",
+    ),
     rule(
         frozenset({"POST"}), "/v1/permits/verify-token", PERMITS,
         "permits:verify", "permits:read", "permits:lookup",

@@ -11,7 +11,7 @@ from typing import Any
 import nats
 import pytest
 
-from pangolin_core.testing import eventually
+from pangolin_core.testing import eventually, identity_headers
 from permit_support import CUSTOMS, MA_KE, MA_VN, NOBODY, SW_KE, PermitFactory, Registry, today
 from permit_verify.permits.signing import verify_permit
 
@@ -301,3 +301,19 @@ async def test_one_number_issued_twice_at_once_is_registered_once(
     assert {a.json()["code"] for a in answers if a.status_code == 409} == {"permit_number_taken"}
     assert await registry.count("permit") == 1
     assert len(await registry.outbox_events("permits.permit.issued")) == 1
+
+
+async def test_partners_read_the_signing_keys_but_not_the_permits(
+    registry: Registry, export_permit: PermitFactory
+) -> None:
+    partner = identity_headers("permits:lookup", client_id="partner-vn", country="VN")
+    permit = (await issue(registry, export_permit())).json()
+    jwks = await registry.client.get("/v1/permits/jwks/KE", headers=partner)
+    assert jwks.status_code == 200
+    assert [k["kid"] for k in jwks.json()["keys"]] == [permit["signing_key_id"]]
+    assert (
+        await registry.client.get(f"/v1/permits/{permit['id']}", headers=partner)
+    ).status_code == 403
+    bad = await registry.client.get("/v1/permits/jwks/k1", headers=partner)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "country"
+    assert (await registry.client.get("/v1/permits/jwks/KE", headers=NOBODY)).status_code == 403

@@ -20,12 +20,14 @@ router = APIRouter(prefix="/v1/permits", tags=["permits"])
 
 Issuer = Annotated[Caller, Depends(requires_scope("permits:issue"))]
 Reader = Annotated[Caller, Depends(requires_any_scope(*service.READ_SCOPES))]
+# Public keys: whoever reads permits, and partner instances checking this country's signatures.
+KeyReader = Annotated[Caller, Depends(requires_any_scope(*service.READ_SCOPES, "permits:lookup"))]
 PermitId = Annotated[str, Path(max_length=36)]
 Country = Annotated[str, Path(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")]
 
 
 @router.get("/jwks/{country}", summary="The public keys that verify a country's permits")
-async def get_jwks(country: Country, _: Reader, signer: SignerDep) -> dict[str, Any]:
+async def get_jwks(country: Country, _: KeyReader, signer: SignerDep) -> dict[str, Any]:
     return signer.jwks(country)
 
 
