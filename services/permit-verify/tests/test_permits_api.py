@@ -7,6 +7,7 @@ import asyncio
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from uuid import uuid4
 
 import nats
 import pytest
@@ -251,8 +252,12 @@ async def test_reading_needs_a_permit_scope_and_an_existing_permit(
     assert (
         await registry.client.get(f"/v1/permits/{permit['id']}", headers=NOBODY)
     ).status_code == 403
-    missing = await registry.client.get("/v1/permits/no-such-permit", headers=CUSTOMS)
+    missing = await registry.client.get(f"/v1/permits/{uuid4()}", headers=CUSTOMS)
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+    assert "No permit" in missing.json()["detail"]
+    # Paths that are not a permit id are not routed as one (`/lookup` is for partners).
+    lookup = await registry.client.get("/v1/permits/lookup", headers=CUSTOMS)
+    assert lookup.status_code == 404 and "No permit" not in lookup.json()["detail"]
     history = await registry.client.get("/v1/permits/no-such-permit/history", headers=CUSTOMS)
     assert history.status_code == 404
     unsigned = await registry.client.get(f"/v1/permits/{permit['id']}")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from pangolin_core.contracts.cites_codes import CodeLists
 from permit_verify.permits.signing import PermitSigner
@@ -25,3 +26,8 @@ async def permit_signer(request: Request) -> PermitSigner:
 
 CodeListsDep = Annotated[CodeLists, Depends(code_lists)]
 SignerDep = Annotated[PermitSigner, Depends(permit_signer)]
+
+# A permit in a path: `/{permit_id:uuid}` matches ids only, so the registry's other paths
+# (`/lookup`, `/verify-token`, `/jwks/...`) never read as a permit id.
+PERMIT_PATH = "/{permit_id:uuid}"
+PermitId = Annotated[UUID, Path(description="The permit's id in the registry")]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from pangolin_core.db import SessionDep
 from pangolin_core.identity import Caller, requires_scope
+from permit_verify.dependencies import PERMIT_PATH, PermitId
 from permit_verify.endorsements import service
 from permit_verify.endorsements.schemas import EndorsementIn, EndorsementOut
 from permit_verify.idempotency import service as idempotency
@@ -21,13 +22,13 @@ Endorser = Annotated[Caller, Depends(requires_scope("permits:endorse"))]
 
 
 @router.post(
-    "/{permit_id}/endorsements",
+    PERMIT_PATH + "/endorsements",
     status_code=201,
     response_model=EndorsementOut,
     summary="Endorse the quantities shipped; 409 with the balances when they are not there",
 )
 async def endorse_permit(
-    permit_id: Annotated[str, Path(max_length=36)],
+    permit_id: PermitId,
     body: EndorsementIn,
     request: Request,
     session: SessionDep,
@@ -44,7 +45,7 @@ async def endorse_permit(
             return replayed
     endorsement = await service.endorse(
         session=session,
-        permit_id=permit_id,
+        permit_id=str(permit_id),
         request=body,
         caller=caller,
         today=datetime.now(UTC).date(),

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from pangolin_core.db import SessionDep
 from pangolin_core.identity import Caller, requires_any_scope, requires_scope
-from permit_verify.dependencies import CodeListsDep, SignerDep
+from permit_verify.dependencies import PERMIT_PATH, CodeListsDep, PermitId, SignerDep
 from permit_verify.idempotency import service as idempotency
 from permit_verify.idempotency.service import IdempotencyKey, IdempotentCall
 from permit_verify.permits import service
@@ -22,7 +22,6 @@ Issuer = Annotated[Caller, Depends(requires_scope("permits:issue"))]
 Reader = Annotated[Caller, Depends(requires_any_scope(*service.READ_SCOPES))]
 # Public keys: whoever reads permits, and partner instances checking this country's signatures.
 KeyReader = Annotated[Caller, Depends(requires_any_scope(*service.READ_SCOPES, "permits:lookup"))]
-PermitId = Annotated[str, Path(max_length=36)]
 Country = Annotated[str, Path(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")]
 
 
@@ -67,18 +66,18 @@ async def issue_permit(
     return permit
 
 
-@router.get("/{permit_id}", summary="A permit with its status and remaining balances")
+@router.get(PERMIT_PATH, summary="A permit with its status and remaining balances")
 async def get_permit(permit_id: PermitId, session: SessionDep, _: Reader) -> PermitOut:
-    return await service.read(session=session, permit_id=permit_id)
+    return await service.read(session=session, permit_id=str(permit_id))
 
 
 @router.post(
-    "/{permit_id}/status",
+    PERMIT_PATH + "/status",
     summary="Cancel a permit, or declare it lost, stolen or replaced (issuing MA only)",
 )
 async def change_status(
     permit_id: PermitId, body: StatusChangeIn, session: SessionDep, caller: Issuer
 ) -> PermitOut:
     return await service.change_status(
-        session=session, permit_id=permit_id, change=body, caller=caller
+        session=session, permit_id=str(permit_id), change=body, caller=caller
     )
