@@ -292,6 +292,8 @@ async def test_the_history_pages_with_a_cursor(
     ).json()
     assert [e["action"] for e in rest["entries"]] == ["endorsed", "endorsed"]
     assert rest["next"] is None
+    bad = await registry.client.get(url, params={"cursor": "not-ours"}, headers=CUSTOMS)
+    assert bad.status_code == 400 and bad.json()["code"] == "bad_request"
     assert [Decimal(e["details"]["items"][0]["balance"]) for e in rest["entries"]] == [
         Decimal(98),
         Decimal(97),
@@ -322,3 +324,17 @@ async def test_partners_read_the_signing_keys_but_not_the_permits(
     bad = await registry.client.get("/v1/permits/jwks/k1", headers=partner)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "country"
     assert (await registry.client.get("/v1/permits/jwks/KE", headers=NOBODY)).status_code == 403
+
+
+async def test_one_idempotency_key_sent_five_times_at_once_issues_one_permit(
+    registry: Registry, export_permit: PermitFactory
+) -> None:
+    key = {"Idempotency-Key": "burst"}
+    answers = await asyncio.gather(*(issue(registry, export_permit(), **key) for _ in range(5)))
+    created = [a.json()["id"] for a in answers if a.status_code == 201]
+    # SQLite queues the writers, so the later ones replay; on PostgreSQL a request racing the
+    # first may instead be refused (409), its change rolled back.
+    assert created and len(set(created)) == 1
+    assert all(a.status_code in (201, 409) for a in answers)
+    assert await registry.count("permit") == 1
+    assert await registry.count("idempotent_request") == 1

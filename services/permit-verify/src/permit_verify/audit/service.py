@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from pangolin_core.errors import BadRequest
 from pangolin_core.pagination import decode_cursor, encode_cursor
 from permit_verify.audit import repository
 from permit_verify.audit.schemas import AuditAction, AuditEntryOut, PermitHistoryOut
@@ -15,10 +16,9 @@ async def history(
     *, session: AsyncSession, permit_id: str, limit: int, cursor: str | None
 ) -> PermitHistoryOut:
     await permits.get(session, permit_id)  # 404 for an unknown permit
-    after = 0
-    if cursor is not None:
-        position = decode_cursor(cursor)
-        after = int(position.get("after", 0)) if isinstance(position.get("after"), int) else 0
+    after = decode_cursor(cursor).get("after", 0) if cursor is not None else 0
+    if not isinstance(after, int):
+        raise BadRequest("The cursor is not valid: pass back the `next` of a page.")
     rows = await repository.entries_of(session, permit_id=permit_id, after=after, limit=limit + 1)
     page = rows[:limit]
     entries = [
