@@ -35,6 +35,7 @@ from permit_verify.endorsements.schemas import (
 )
 from permit_verify.errors import BalanceExceeded, DeclarationAlreadyEndorsed, PermitClosed
 from permit_verify.permits import repository as permits
+from permit_verify.permits.models import Permit, PermitItem
 from permit_verify.permits.rules import closed_reason, status_after_endorsement
 from permit_verify.permits.schemas import PermitStatus, PermitType
 from permit_verify.permits.service import EVENT_SOURCE
@@ -42,6 +43,87 @@ from permit_verify.permits.service import EVENT_SOURCE
 
 def _balances_json(balances: Mapping[str, Decimal]) -> list[dict[str, str]]:
     return [{"item_id": k, "balance": str(v)} for k, v in balances.items()]
+
+
+async def _refuse_same_declaration(
+    session: AsyncSession, permit: Permit, request: EndorsementIn
+) -> None:
+    if await repository.declaration_endorsed(
+        session, permit_id=permit.id, declaration_id=request.declaration_id
+    ):
+        raise DeclarationAlreadyEndorsed(
+            f"Declaration {request.declaration_id} already endorsed permit {permit.number}."
+        )
+
+
+async def _claim(session: AsyncSession, permit: Permit, request: EndorsementIn) -> None:
+    """Hold the permit for this endorsement, or refuse (409 with the balances) when it is
+    closed on `endorsed_on`: by its stored status, its dates, or a concurrent change."""
+
+    def reason(status: str) -> str | None:
+        return closed_reason(
+            status=PermitStatus(status),
+            issued_on=permit.issued_on,
+            valid_until=permit.valid_until,
+            on=request.endorsed_on,
+        )
+
+    status = permit.status
+    closed = reason(status)
+    if closed is None and not await permits.claim_open(session, permit_id=permit.id):
+        status = (await permits.get(session, permit.id)).status
+        closed = reason(status)
+    if closed is not None:
+        raise PermitClosed(
+            f"Permit {permit.number} cannot be endorsed on {request.endorsed_on}: {closed}.",
+            status=status,
+            balances=_balances_json(await permits.balances(session, permit.id)),
+        )
+
+
+async def _take(
+    session: AsyncSession,
+    permit: Permit,
+    items: Mapping[str, PermitItem],
+    request: EndorsementIn,
+) -> dict[str, Decimal]:
+    """Take every line from its item's balance, or refuse the whole endorsement (409 with
+    the balances as they stay: the transaction rolls back). Answers what is left."""
+    short: list[str] = []
+    taken: dict[str, Decimal] = {}
+    for line in request.items:
+        pk = items[line.item_id].id
+        assert pk is not None
+        if await permits.take_from_balance(session, item_pk=pk, quantity=line.quantity):
+            taken[line.item_id] = line.quantity
+        else:
+            short.append(line.item_id)
+    left = await permits.balances(session, permit.id)
+    if not short:
+        return left
+    kept = {k: v + taken.get(k, Decimal(0)) for k, v in left.items()}
+    requested = {line.item_id: line.quantity for line in request.items}
+    raise BalanceExceeded(
+        f"Permit {permit.number}: the quantity of item(s) {', '.join(short)} is above"
+        " the remaining balance; nothing was endorsed.",
+        errors=[
+            {
+                "field": f"items[{n}].quantity",
+                "message": f"{line.quantity} requested, {kept[line.item_id]} left",
+                "type": "balance_exceeded",
+            }
+            for n, line in enumerate(request.items)
+            if line.item_id in short
+        ],
+        balances=[
+            {
+                "item_id": k,
+                "balance": str(v),
+                **({"requested": str(requested[k])} if k in requested else {}),
+            }
+            for k, v in kept.items()
+        ],
+    )
 
 
 async def endorse(
@@ -57,79 +139,13 @@ async def endorse(
     problems = endorsement_problems(request, number=permit.number, item_ids=set(items), today=today)
     if problems:
         raise InvalidInput("The endorsement does not fit the permit.", errors=problems)
-
-    async def refuse_same_declaration() -> None:
-        if await repository.declaration_endorsed(
-            session, permit_id=permit_id, declaration_id=request.declaration_id
-        ):
-            raise DeclarationAlreadyEndorsed(
-                f"Declaration {request.declaration_id} already endorsed permit {permit.number}.",
-            )
-
-    async def refuse_closed(status: PermitStatus) -> PermitClosed:
-        reason = closed_reason(
-            status=status,
-            issued_on=permit.issued_on,
-            valid_until=permit.valid_until,
-            on=request.endorsed_on,
-        )
-        return PermitClosed(
-            f"Permit {permit.number} cannot be endorsed on {request.endorsed_on}: {reason}.",
-            status=status.value,
-            balances=_balances_json(await permits.balances(session, permit_id)),
-        )
-
-    await refuse_same_declaration()
-    if closed_reason(
-        status=PermitStatus(permit.status),
-        issued_on=permit.issued_on,
-        valid_until=permit.valid_until,
-        on=request.endorsed_on,
-    ):
-        raise await refuse_closed(PermitStatus(permit.status))
-    if not await permits.claim_open(session, permit_id=permit_id):
-        raise await refuse_closed(PermitStatus((await permits.get(session, permit_id)).status))
+    await _refuse_same_declaration(session, permit, request)
+    await _claim(session, permit, request)
     # Again under the claim: on PostgreSQL the permit's row lock is held now, so an
     # endorsement of the same declaration that committed meanwhile is seen.
-    await refuse_same_declaration()
+    await _refuse_same_declaration(session, permit, request)
+    left = await _take(session, permit, items, request)
 
-    short: list[str] = []
-    taken: dict[str, Decimal] = {}
-    for line in request.items:
-        pk = items[line.item_id].id
-        assert pk is not None
-        if await permits.take_from_balance(session, item_pk=pk, quantity=line.quantity):
-            taken[line.item_id] = line.quantity
-        else:
-            short.append(line.item_id)
-    if short:
-        # The transaction rolls back; report the balances as they stay.
-        now_left = await permits.balances(session, permit_id)
-        left = {k: v + taken.get(k, Decimal(0)) for k, v in now_left.items()}
-        requested = {line.item_id: line.quantity for line in request.items}
-        raise BalanceExceeded(
-            f"Permit {permit.number}: the quantity of item(s) {', '.join(short)} is above"
-            " the remaining balance; nothing was endorsed.",
-            errors=[
-                {
-                    "field": f"items[{n}].quantity",
-                    "message": f"{line.quantity} requested, {left[line.item_id]} left",
-                    "type": "balance_exceeded",
-                }
-                for n, line in enumerate(request.items)
-                if line.item_id in short
-            ],
-            balances=[
-                {
-                    "item_id": k,
-                    "balance": str(v),
-                    **({"requested": str(requested[k])} if k in requested else {}),
-                }
-                for k, v in left.items()
-            ],
-        )
-
-    left = await permits.balances(session, permit_id)
     status = status_after_endorsement(PermitType(permit.type), left.values())
     await permits.set_status(session, permit_id=permit_id, status=status)
     now = datetime.now(UTC)
