@@ -119,6 +119,8 @@ async def test_over_the_balance_is_a_409_with_the_balances_and_nothing_is_taken(
         (endorsement("D1", ("A", "0")), "items[0].quantity"),
         (endorsement("D1", ("A", "-1")), "items[0].quantity"),
         (endorsement("D1", ("A", "many")), "items[0].quantity"),
+        (endorsement("D1", ("A", "999999999999999999")), "items[0].quantity"),
+        (endorsement("D1", ("A", "0.0000001")), "items[0].quantity"),
         (endorsement("D1", ("A", "1"), on="2099-01-01"), "endorsed_on"),
         ({**endorsement("D1", ("A", "1")), "items": []}, "items"),
         ({**endorsement("D1", ("A", "1")), "declaration_id": ""}, "declaration_id"),

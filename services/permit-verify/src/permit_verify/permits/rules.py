@@ -111,6 +111,7 @@ def date_problems(permit: PermitIn, *, today: date) -> list[Problem]:
         problems.append(
             _problem("issued_on", f"{permit.issued_on} is in the future", "date_in_future")
         )
+        return problems  # no validity to measure from an issue date that has not come
     if permit.valid_until < permit.issued_on:
         problems.append(
             _problem("valid_until", "the permit expires before it is issued", "date_order")

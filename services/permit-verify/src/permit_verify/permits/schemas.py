@@ -41,8 +41,10 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=3)]
 Country = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2)]
 Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# Below a trillion, six decimals at most: fits the stored BIGINT of millionths.
 PositiveQuantity = Annotated[
-    Decimal, Field(gt=0, max_digits=18, decimal_places=QUANTITY_SCALE, allow_inf_nan=False)
+    Decimal,
+    Field(gt=0, lt=10**12, decimal_places=QUANTITY_SCALE, allow_inf_nan=False),
 ]
 
 
