@@ -128,11 +128,13 @@ def sync(
     """Sync taxa, listings, distributions, quotas and suspensions from Species+: the
     increment since the last complete run, resumed where an interrupted one stopped."""
     from pangolin_core.cli import database_urls
+    from pangolin_core.telemetry import configure_logging
     from species_ref.settings import SpeciesRefSettings
 
     if full and name is not None:
         raise typer.BadParameter("give --full or --name, not both", param_hint="--full")
     settings = SpeciesRefSettings(database_url=database_urls(data_dir, postgres)["species-ref"])
+    configure_logging(level=settings.log_level, json=settings.log_json)  # on stderr
     if not settings.speciesplus_token.get_secret_value():
         typer.echo("error: PANGOLIN_SPECIES_REF_SPECIESPLUS_TOKEN is not set", err=True)
         raise typer.Exit(2)
