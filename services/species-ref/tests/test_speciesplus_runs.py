@@ -9,11 +9,12 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from httpx import AsyncClient
@@ -263,6 +264,80 @@ async def test_a_full_run_forgets_the_increment(
     stored = await state(db)
     assert stored.resume_page is None
     assert stored.updated_since == datetime.fromisoformat(elephant_entry(replay)["updated_at"])
+
+
+class Intercepted:
+    """A Species+ client whose first request for a page of taxa first runs `before` (then
+    goes to the replay), so a test acts while a run is inside a page."""
+
+    def __init__(self, replay: ReplayServer, before: Callable[[], Awaitable[None]]) -> None:
+        self.before = before
+        self.entered = asyncio.Event()
+
+        async def handle(request: httpx.Request) -> httpx.Response:
+            if request.url.path.endswith("/taxon_concepts.json") and not self.entered.is_set():
+                self.entered.set()
+                await self.before()
+            async with httpx.AsyncClient() as real:
+                return await real.send(request)
+
+        self.http = httpx.AsyncClient(transport=httpx.MockTransport(handle))
+        self.client = SpeciesPlusClient(
+            token=TOKEN, base_url=f"{replay.base}/api/v1/", http=self.http, max_attempts=1
+        )
+
+
+async def test_a_run_whose_lease_was_taken_over_writes_nothing_of_its_page(
+    db: Database, replay: ReplayServer
+) -> None:
+    """The run stalled past its lease and another run took it over: the stalled run's page
+    is rolled back, and the other run's lease is left alone."""
+
+    async def taken_over() -> None:
+        await set_state(
+            db, lease_owner="pod-9:1:new", lease_until=datetime.now(UTC) + timedelta(minutes=5)
+        )
+
+    stalled = Intercepted(replay, taken_over)
+    before = await revision(db)
+
+    run = await run_sync(db=db, client=stalled.client, name="Loxodonta africana", language="fr")
+    await stalled.http.aclose()
+
+    assert run.outcome == "failed" and "LeaseLost" in run.summary["error"]
+    assert await taxa_count(db) == 0 and await revision(db) == before
+    stored = await state(db)
+    assert (stored.lease_owner, stored.last_summary) == ("pod-9:1:new", {})
+
+
+async def test_a_cancelled_run_keeps_its_lease_alive_until_then_and_releases_it(
+    db: Database, replay: ReplayServer
+) -> None:
+    """A run renews its lease while it lives (here every 0.1 s); cancelled (the app shutting
+    down), it stores that and lets go of the lease at once, its page unwritten."""
+    never = asyncio.Event()
+    blocked = Intercepted(replay, never.wait)
+    task = asyncio.create_task(
+        run_sync(db=db, client=blocked.client, name="Loxodonta africana", lease_seconds=0.3)
+    )
+    await blocked.entered.wait()
+    first = (await state(db)).lease_until
+    assert first is not None
+
+    async def renewed() -> bool:
+        until = (await state(db)).lease_until
+        return until is not None and until > first
+
+    await eventually(renewed)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await blocked.http.aclose()
+
+    stored = await state(db)
+    assert (stored.lease_owner, stored.lease_until) == (None, None)
+    assert stored.last_summary["outcome"] == "cancelled"
+    assert await taxa_count(db) == 0
 
 
 # --- the app: schedule and endpoint ------------------------------------------------------------
