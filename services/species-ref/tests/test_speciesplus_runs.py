@@ -33,7 +33,7 @@ from species_ref.speciesplus.runner import SyncRun, run_sync
 from species_ref.speciesplus.schedule import SCHEDULE_KEY, SyncSchedule
 from species_ref.taxa.models import ListingChange, TaxonConcept
 from species_ref.taxa.repository import table_of
-from speciesplus_replay import TOKEN, ReplayServer, key, recorded, replay_server
+from speciesplus_replay import TOKEN, ReplayServer, Reply, key, recorded, replay_server
 
 LOXODONTA_AFRICANA = 4521
 SINCE_2018 = datetime(2018, 1, 1, tzinfo=UTC)
@@ -235,6 +235,28 @@ async def test_an_increment_interrupted_after_a_page_resumes_from_the_next(
     assert requested(replay) == [{"updated_since": since, "page": "1", "per_page": "500"}]
     assert await revision(db) == unchanged
     assert (await state(db)).updated_since == latest_on_page_1
+
+
+async def test_a_page_whose_details_species_plus_would_not_give_is_fetched_again(
+    db: Database, client: SpeciesPlusClient, replay: ReplayServer
+) -> None:
+    """Rate-limited for a day on the elephant's distributions: the page is not written (its
+    history would be missing while `updated_since` moved past it); the next run gets it."""
+    replay.fail_first(
+        recorded("taxon_concepts/4521/distributions.json?language=fr"),
+        Reply(429, [("Retry-After", "86400")], b""),
+    )
+
+    limited = await run_sync(db=db, client=client, name="Loxodonta africana", language="fr")
+
+    assert limited.outcome == "failed"
+    assert "PageIncomplete" in limited.summary["error"]
+    assert "Retry-After 86400" in limited.summary["error"]
+    assert await taxa_count(db) == 0
+
+    again = await run_sync(db=db, client=client, name="Loxodonta africana", language="fr")
+
+    assert again.outcome == "complete" and again.summary["created"] == 1
 
 
 async def test_a_capped_run_stops_and_the_next_goes_on(

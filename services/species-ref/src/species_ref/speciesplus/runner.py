@@ -10,7 +10,9 @@ resumable after an interruption.
   the reference revision when anything changed, and the next page to resume from; a page is
   committed only while the run still holds the lease. So an interrupted run leaves whole
   pages and the next run goes on from the first page it did not commit, with the same
-  `updated_since`.
+  `updated_since`. A page for which Species+ was unavailable (rate-limited or unreachable
+  after the client's retries, for the page or any of its taxa) is not written either; a
+  taxon Species+ answers an error for (an unknown id) is a problem of the summary.
 * Only after the last page is the new `updated_since` stored: the latest `updated_at` read
   over the whole increment (pages read by interrupted runs included, carried in the stored
   progress). A run stopped at `max_pages` is resumed by the next one.
@@ -51,6 +53,12 @@ MAX_PROBLEMS = 100  # kept in the stored summary; `problems_total` counts them a
 
 class LeaseLost(Exception):
     """The run's lease lapsed and another run took it over: this run stops unwritten."""
+
+
+class PageIncomplete(Exception):
+    """Species+ was unavailable for some taxa of a page (rate-limited or unreachable after
+    the retries): the page is not written, so the next run fetches it again, instead of
+    moving `updated_since` past taxa whose history was not read."""
 
 
 def new_owner() -> str:
@@ -157,7 +165,7 @@ def _carried_latest(state: SpeciesPlusSyncState) -> datetime | None:
     prior = state.last_summary or {}
     if state.resume_page is None or prior.get("mode") == "name":
         return None
-    if prior.get("updated_since") != _iso(state.updated_since):
+    if _parse(prior.get("updated_since")) != state.updated_since:
         return None
     return _parse(prior.get("latest_update"))
 
@@ -252,6 +260,7 @@ async def _pages(
     while True:
         if lost.is_set():
             raise LeaseLost(f"lease of {owner} lost before page {page}")
+        gave_up = client.unavailable
         async with db.session() as session:
             found = await sync(
                 session=session,
@@ -264,6 +273,11 @@ async def _pages(
                 per_page=per_page,
                 max_pages=1,
             )
+            if client.unavailable > gave_up:
+                raise PageIncomplete(
+                    f"Species+ unavailable for {client.unavailable - gave_up} request(s) of "
+                    f"page {page}; page not written: {'; '.join(found.problems[:3])}"
+                )
             next_page = page_number(found.next_page)
             progress.add(found, next_page)
             changed = found.events > 0 or found.created + found.updated > 0
