@@ -47,11 +47,14 @@ class Seen:
 
 @dataclass
 class ReplayServer:
-    """Serves the recorded interactions; `script` queues replies to send first for a key."""
+    """Serves the recorded interactions; `script` queues replies to send first for a key;
+    `holds` keeps a key's requests waiting (`waiting` lists them) until its gate opens."""
 
     replies: dict[Key, Reply] = field(default_factory=dict)
     script: dict[Key, list[Reply]] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
+    holds: dict[Key, threading.Event] = field(default_factory=dict)
+    waiting: list[Key] = field(default_factory=list)
     base: str = ""
 
     def add_recording(self, request: dict[str, Any], response: dict[str, Any]) -> None:
@@ -78,8 +81,18 @@ class ReplayServer:
     def _rewrite(self, value: str) -> str:
         return value.replace(RECORDED_HOST, self.base)
 
+    def hold(self, uri: str) -> threading.Event:
+        """Keep requests for `uri` (as recorded) waiting until the returned gate is set (the
+        server's teardown sets every gate)."""
+        gate = self.holds[key("GET", uri)] = threading.Event()
+        return gate
+
     def answer(self, method: str, target: str, headers: dict[str, str]) -> Reply:
         wanted = key(method, target)
+        gate = self.holds.get(wanted)
+        if gate is not None:
+            self.waiting.append(wanted)
+            gate.wait(timeout=60)
         parts = urlsplit(target)
         scripted = self.script.get(wanted)
         reply = scripted.pop(0) if scripted else self.replies.get(wanted)
@@ -127,6 +140,8 @@ def replay_server() -> Iterator[ReplayServer]:
     try:
         yield state
     finally:
+        for gate in state.holds.values():
+            gate.set()
         httpd.shutdown()
         httpd.server_close()
         thread.join()

@@ -465,6 +465,60 @@ async def test_the_schedule_syncs_when_enabled_and_status_follows_the_history(
     assert not [t for t in asyncio.all_tasks() if t.get_name() == "speciesplus-sync"]
 
 
+async def test_a_scheduled_run_in_progress_shows_its_lease_and_stops_with_the_app(
+    db: Database, nats_url: str, replay: ReplayServer
+) -> None:
+    """Species+ does not answer the first page yet: the run holds the lease (shown by GET)
+    when the app shuts down; the run is cancelled, says so and lets go of the lease."""
+    page = recorded("taxon_concepts.json?page=1&per_page=500")
+    replay.add(page, one_page(elephant_entry(replay)))
+    replay.hold(page)
+    app = create_app(app_settings(db.url, nats_url, replay, enabled=True))
+
+    async with running_app(app) as client:
+
+        async def asked() -> bool:
+            return bool(replay.waiting)
+
+        await eventually(asked)
+        shown = await sync_state(client)
+        assert shown["lease"] is not None and shown["lease"]["active"] is True
+        assert shown["last_started_at"] is not None and shown["last_finished_at"] is None
+
+    stored = await state(db)
+    assert (stored.lease_owner, stored.lease_until) == (None, None)
+    assert stored.last_summary["outcome"] == "cancelled"
+    assert stored.last_summary["owner"] == shown["lease"]["owner"]
+    assert await taxa_count(db) == 0
+
+
+async def test_the_schedule_caps_a_run_at_its_pages_and_keeps_the_first_problems(
+    db: Database, nats_url: str, replay: ReplayServer
+) -> None:
+    """The recorded increment since 2018, one page a run. None of its 500 taxa's details are
+    recorded (404): each is a problem, the page is written from what it embeds."""
+    await set_state(db, updated_since=SINCE_2018)
+    settings = app_settings(db.url, nats_url, replay, enabled=True, speciesplus_sync_max_pages=1)
+    app = create_app(settings)
+
+    async with running_app(app) as client:
+        schedule = app.state.runtime.extras[SCHEDULE_KEY]
+        assert isinstance(schedule, SyncSchedule)
+
+        async def first_run() -> SyncRun | None:
+            return schedule.last
+
+        run = await eventually(first_run, timeout=60)
+        shown = await sync_state(client)
+
+    assert run.outcome == "partial" and run.summary["created"] == 500
+    assert run.summary["problems_total"] == 500 and len(run.summary["problems"]) == 100
+    assert "404" in run.summary["problems"][0]
+    assert (shown["resume_page"], shown["updated_since"]) == (2, "2018-01-01T00:00:00Z")
+    assert shown["last_summary"] == run.summary
+    assert [q.get("page") for q in requested(replay)] == ["1"]
+
+
 async def test_the_schedule_does_not_run_when_disabled(
     db: Database, nats_url: str, replay: ReplayServer
 ) -> None:
