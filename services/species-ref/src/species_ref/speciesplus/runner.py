@@ -46,8 +46,10 @@ log = structlog.get_logger(__name__)
 
 Outcome = Literal["complete", "partial", "failed", "cancelled", "busy"]
 Mode = Literal["increment", "full", "name"]
-COUNTS = ("pages", "taxa", "created", "updated", "listings_changed", "quotas_published",
-          "suspensions_published", "events")  # fmt: skip
+# What a run counts; a page or run changed reference data when any of CHANGES is not 0.
+CHANGES = ("created", "updated", "listings_changed", "quotas_published",
+           "suspensions_published", "events")  # fmt: skip
+COUNTS = ("pages", "taxa", *CHANGES)
 MAX_PROBLEMS = 100  # kept in the stored summary; `problems_total` counts them all
 
 
@@ -107,10 +109,6 @@ class RunProgress:
     error: str | None = None
     finished_at: datetime | None = None
 
-    @property
-    def changed(self) -> bool:
-        return any(self.counts[name] for name in COUNTS if name not in ("pages", "taxa"))
-
     def add(self, page: SyncSummary, next_page: int | None) -> None:
         for name in COUNTS:
             self.counts[name] += getattr(page, name)
@@ -156,7 +154,7 @@ class SyncRun:
 
     @property
     def changed(self) -> bool:
-        return any(self.summary.get(name) for name in COUNTS if name not in ("pages", "taxa"))
+        return any(self.summary.get(name) for name in CHANGES)
 
 
 def _carried_latest(state: SpeciesPlusSyncState) -> datetime | None:
@@ -280,7 +278,7 @@ async def _pages(
                 )
             next_page = page_number(found.next_page)
             progress.add(found, next_page)
-            changed = found.events > 0 or found.created + found.updated > 0
+            changed = any(getattr(found, name) for name in CHANGES)
             if changed:
                 await bump_revision(session)
             values: dict[str, Any] = {"lease_until": _now() + lease}
