@@ -27,9 +27,9 @@ from species_ref.app import DEFINITION, create_app
 from species_ref.reference.revision import current_revision
 from species_ref.settings import SpeciesRefSettings
 from species_ref.speciesplus import repository
-from species_ref.speciesplus.client import SpeciesPlusClient
+from species_ref.speciesplus.client import SpeciesPlusClient, SpeciesPlusResponseError
 from species_ref.speciesplus.models import SpeciesPlusSyncState
-from species_ref.speciesplus.runner import SyncRun, run_sync
+from species_ref.speciesplus.runner import SyncRun, page_number, run_sync
 from species_ref.speciesplus.schedule import SCHEDULE_KEY, SyncSchedule
 from species_ref.taxa.models import ListingChange, TaxonConcept
 from species_ref.taxa.repository import table_of
@@ -109,6 +109,13 @@ def requested(replay: ReplayServer) -> list[dict[str, str]]:
 
 
 # --- runs ------------------------------------------------------------------------------------
+
+
+def test_the_page_a_next_link_asks_for() -> None:
+    assert page_number("http://x/api/v1/taxon_concepts.json?page=44&per_page=10") == 44
+    assert page_number(None) is None
+    with pytest.raises(SpeciesPlusResponseError, match="names no page number"):
+        page_number("http://x/api/v1/taxon_concepts.json?per_page=10")
 
 
 async def test_a_run_syncs_a_name_records_it_and_lets_go_of_the_lease(
