@@ -17,6 +17,8 @@ from pangolin_core.contracts.roles import ROLE_SCOPES, Role, scope_grants
         ("POST", "/v1/species/publications", "species-ref", {"species:publish"}),
         ("GET", "/v1/species/publications/42", "species-ref", {"species:publish"}),
         ("DELETE", "/v1/species/taxa/1", "species-ref", {"species:publish"}),
+        ("GET", "/v1/species/sync", "species-ref", {"admin"}),
+        ("POST", "/v1/species/sync", "species-ref", {"admin"}),
         ("POST", "/v1/verifications", "permit-verify", {"permits:verify"}),
         ("POST", "/v1/permits", "permit-verify", {"permits:issue"}),
         ("POST", "/v1/permits/p-1/endorsements", "permit-verify", {"permits:endorse"}),

@@ -18,6 +18,8 @@ from species_ref.restrictions.router import router as restrictions_router
 from species_ref.rpc import rpc_endpoints
 from species_ref.seed import seed
 from species_ref.settings import SpeciesRefSettings
+from species_ref.speciesplus.router import router as speciesplus_router
+from species_ref.speciesplus.schedule import speciesplus_schedule
 from species_ref.status.router import router as status_router
 from species_ref.taxa.router import router as taxa_router
 
@@ -27,7 +29,10 @@ async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
     settings = runtime.settings
     assert isinstance(settings, SpeciesRefSettings)
     runtime.extras["code_lists"] = read_code_lists()
-    async with reference_snapshot(runtime, interval=settings.reference_refresh_seconds):
+    async with (
+        reference_snapshot(runtime, interval=settings.reference_refresh_seconds),
+        speciesplus_schedule(runtime, settings),
+    ):
         yield
 
 
@@ -39,7 +44,14 @@ DEFINITION = ServiceDefinition(
         " suspensions, code lists."
     ),
     migrations=Path(__file__).parent / "migrations",
-    routers=[codes_router, taxa_router, restrictions_router, matching_router, status_router],
+    routers=[
+        codes_router,
+        taxa_router,
+        restrictions_router,
+        matching_router,
+        status_router,
+        speciesplus_router,
+    ],
     rpc_endpoints=rpc_endpoints,
     lifespan=lifespan,
     seed=seed,
