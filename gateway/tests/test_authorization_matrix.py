@@ -25,6 +25,7 @@ JSON_BODY: dict[str, Any] = {"json": {}}
 ENDPOINTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "species read": ("GET", "/v1/species/codes/purposes", {}),
     "species publish": ("POST", "/v1/species/publications", JSON_BODY),
+    "species sync state": ("GET", "/v1/species/sync", {}),
     "permit verify": ("POST", "/v1/verifications", JSON_BODY),
     "permit issue": ("POST", "/v1/permits", JSON_BODY),
     "permit endorse": ("POST", "/v1/permits/p-1/endorsements", JSON_BODY),
@@ -43,10 +44,10 @@ ALLOWED: dict[Role, set[str]] = {
         "intel write", "taxii discovery",
     },
     Role.MANAGEMENT_AUTHORITY: {
-        "species publish", "permit issue", "intel read", "taxii discovery",
+        "species read", "species publish", "permit issue", "intel read", "taxii discovery",
     },
     Role.PARTNER: {"permit lookup", "taxii discovery"},
-    Role.ADMIN: {"admin clients"},
+    Role.ADMIN: {"admin clients", "species sync state"},
 }  # fmt: skip
 
 

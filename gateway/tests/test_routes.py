@@ -17,11 +17,15 @@ from pangolin_core.contracts.roles import ROLE_SCOPES, Role, scope_grants
         ("POST", "/v1/species/publications", "species-ref", {"species:publish"}),
         ("GET", "/v1/species/publications/42", "species-ref", {"species:publish"}),
         ("DELETE", "/v1/species/taxa/1", "species-ref", {"species:publish"}),
+        ("GET", "/v1/species/sync", "species-ref", {"admin"}),
+        ("POST", "/v1/species/sync", "species-ref", {"admin"}),
         ("POST", "/v1/verifications", "permit-verify", {"permits:verify"}),
         ("POST", "/v1/permits", "permit-verify", {"permits:issue"}),
         ("POST", "/v1/permits/p-1/endorsements", "permit-verify", {"permits:endorse"}),
         ("POST", "/v1/permits/p-1/status", "permit-verify", {"permits:issue"}),
         ("GET", "/v1/permits/lookup", "permit-verify", {"permits:lookup", "permits:read"}),
+        ("GET", "/v1/permits/jwks/KE", "permit-verify", {"permits:lookup", "permits:read", "permits:issue", "permits:endorse", "permits:verify"}),  # noqa: E501
+        ("GET", "/v1/permits/p-1", "permit-verify", {"permits:read", "permits:issue", "permits:endorse", "permits:verify"}),  # noqa: E501
         ("POST", "/v1/risk/assessments", "risk-score", {"risk:assess"}),
         ("POST", "/v1/risk/assessments/a-1/outcome", "risk-score", {"risk:outcomes"}),
         ("GET", "/v1/risk/evaluation", "risk-score", {"risk:read"}),

@@ -54,6 +54,9 @@ ROUTES: tuple[Rule, ...] = (
         content_types=frozenset({"application/json", "text/csv", "multipart/form-data"}),
     ),
     rule(READ, "/v1/species/publications/**", SPECIES, "species:publish"),
+    # The Species+ sync (its state, a run now) is the operator's: the Species+ token, its
+    # rate limits and the replicas' host names are not a Management Authority's concern.
+    rule(READ | frozenset({"POST"}), "/v1/species/sync", SPECIES, "admin"),
     rule(READ, "/v1/species/**", SPECIES, "species:read"),
     # Batch reads are POSTs.
     rule(frozenset({"POST"}), "/v1/species/match", SPECIES, "species:read"),
@@ -63,6 +66,11 @@ ROUTES: tuple[Rule, ...] = (
     rule(frozenset({"POST"}), "/v1/verifications", PERMITS, "permits:verify"),
     rule(READ, "/v1/verifications/**", PERMITS, "permits:verify", "permits:read"),
     rule(READ, "/v1/permits/lookup", PERMITS, "permits:lookup", "permits:read"),
+    # The public keys that verify a country's permit signatures: partners check theirs too.
+    rule(
+        READ, "/v1/permits/jwks/*", PERMITS,
+        "permits:lookup", "permits:read", "permits:issue", "permits:endorse", "permits:verify",
+    ),
     rule(
         frozenset({"POST"}), "/v1/permits/verify-token", PERMITS,
         "permits:verify", "permits:read", "permits:lookup",

@@ -200,3 +200,80 @@ async def test_point_in_time_answers_follow_a_published_change(
     assert quota_time["appendix"] == "II"
     assert [q["quota"] for q in quota_time["quotas"]] == ["1500"]
     assert after["appendix"] == "I"
+
+
+async def test_an_appendix_iii_party_decides_export_permit_or_certificate_of_origin(
+    db_url: str, nats_server: NatsServer
+) -> None:
+    """Python regius moved (in this test) from Appendix II to Appendix III listed by Ghana on
+    2027-01-01: before, an export permit from anywhere; after, Ghana's export permit, or a
+    certificate of origin from Togo."""
+    async with running_app(app_on(db_url, nats_server, refresh=3600)) as client:
+        runtime = client._transport.app.state.runtime  # type: ignore[attr-defined]
+        moved = date(2027, 1, 1)
+        await write(
+            db_url,
+            ListingChange(
+                taxon_id=PYTHON_REGIUS, appendix="II", change_type="deletion",
+                effective_at=moved, is_current=False, source="test",
+            ),
+            ListingChange(
+                taxon_id=PYTHON_REGIUS, appendix="III", change_type="addition",
+                effective_at=moved, is_current=False, party="GH", source="test",
+            ),
+        )  # fmt: skip
+        reference_changed(runtime)
+
+        async def moved_to_iii() -> bool:
+            answer = await status(client, taxon_id=PYTHON_REGIUS, country="GH", as_of="2027-01-01")
+            return answer["appendix"] == "III"
+
+        await eventually(moved_to_iii)
+        before = await status(client, taxon_id=PYTHON_REGIUS, country="TG", as_of="2026-12-31")
+        ghana = await status(client, taxon_id=PYTHON_REGIUS, country="GH", as_of="2027-01-01")
+        togo = await status(client, taxon_id=PYTHON_REGIUS, country="TG", as_of="2027-01-01")
+    assert (before["appendix"], before["documents"]["export_document"]) == ("II", "export_permit")
+    assert [x["party"] for x in ghana["listings"]] == ["GH"]
+    assert ghana["documents"]["export_document"] == "export_permit"
+    assert ghana["documents"]["appendix_iii_parties"] == ["GH"]
+    assert togo["documents"]["export_document"] == "certificate_of_origin"
+    assert togo["documents"]["import_permit"] is False
+    assert togo["not_covered_yet"] == []
+
+
+async def test_a_taxon_s_listings_on_a_date_and_by_scope(
+    db_url: str, nats_server: NatsServer
+) -> None:
+    """`/taxa/{id}/listings?as_of=` reads the stored changes as the status does: a future
+    transfer to Appendix I is not in force before its date and is the listing from it."""
+    transfer = date(2027, 3, 1)
+    await write(
+        db_url,
+        ListingChange(
+            taxon_id=PYTHON_REGIUS, appendix="I", change_type="addition",
+            effective_at=transfer, is_current=False, source="test",
+        ),
+    )  # fmt: skip
+    url = f"/v1/species/taxa/{PYTHON_REGIUS}/listings"
+    async with running_app(app_on(db_url, nats_server, refresh=3600)) as client:
+
+        async def listings(**params: str) -> dict[str, Any]:
+            response = await client.get(url, params=params, headers=READ)
+            assert response.status_code == 200, response.text
+            body: dict[str, Any] = response.json()
+            return body
+
+        before = await listings(as_of="2027-02-28")
+        after = await listings(as_of="2027-03-01")
+        current = await listings(scope="current")
+        historic = await listings(scope="historic")
+        every = await listings(scope="all")
+        both = await client.get(url, params={"as_of": "2027-03-01", "scope": "all"}, headers=READ)
+    assert (before["scope"], before["as_of"]) == ("in_force", "2027-02-28")
+    assert [x["appendix"] for x in before["listings"]] == ["II"]
+    assert [(x["appendix"], x["effective_at"]) for x in after["listings"]] == [("I", "2027-03-01")]
+    assert [x["appendix"] for x in current["listings"]] == ["II"]
+    assert [x["appendix"] for x in historic["listings"]] == ["I"]
+    assert sorted(x["appendix"] for x in every["listings"]) == ["I", "II"]
+    assert both.status_code == 422
+    assert both.json()["errors"][0]["field"] == "scope"

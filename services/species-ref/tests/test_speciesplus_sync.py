@@ -7,15 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -38,118 +33,21 @@ from species_ref.speciesplus.client import (
 )
 from species_ref.speciesplus.service import SyncSummary, sync
 from species_ref.taxa.models import Distribution, ListingChange, TaxonConcept, TaxonName
-
-RECORDINGS = Path(__file__).parents[3] / "../shared/data/species/speciesplus-recordings"
-RECORDED_HOST = "https://api.speciesplus.net"
-TOKEN = "safe"  # the token the recordings were made with
-_DROPPED = {"content-encoding", "content-length", "transfer-encoding", "connection"}
-
-Key = tuple[str, str, tuple[tuple[str, str], ...]]
-
-
-def _key(method: str, uri: str) -> Key:
-    parts = urlsplit(uri)
-    return method.upper(), parts.path, tuple(sorted(parse_qsl(parts.query)))
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    matched: bool
-
-
-@dataclass
-class ReplayServer:
-    """Serves the recorded interactions; `script` queues replies to send first for a key."""
-
-    replies: dict[Key, Reply] = field(default_factory=dict)
-    script: dict[Key, list[Reply]] = field(default_factory=dict)
-    seen: list[Seen] = field(default_factory=list)
-    base: str = ""
-
-    def add_recording(self, request: dict[str, Any], response: dict[str, Any]) -> None:
-        headers = [
-            (name, self._rewrite(str(value)))
-            for name, value in response["headers"].items()
-            if name.lower() not in _DROPPED
-        ]
-        body = response["body"].get("string", "").encode()
-        reply = Reply(response["status"]["status_code"], headers, body)
-        self.replies[_key(request["method"], request["uri"])] = reply
-
-    def add(self, uri: str, body: Any, *, headers: list[tuple[str, str]] | None = None) -> None:
-        """A reply that is not a recording (a later Species+ state), for `uri` as recorded."""
-        self.replies[_key("GET", uri)] = Reply(
-            200,
-            [("content-type", "application/json; charset=utf-8"), *(headers or [])],
-            json.dumps(body).encode(),
-        )
-
-    def fail_first(self, uri: str, *replies: Reply) -> None:
-        self.script.setdefault(_key("GET", uri), []).extend(replies)
-
-    def _rewrite(self, value: str) -> str:
-        return value.replace(RECORDED_HOST, self.base)
-
-    def answer(self, method: str, target: str, headers: dict[str, str]) -> Reply:
-        key = _key(method, target)
-        parts = urlsplit(target)
-        scripted = self.script.get(key)
-        reply = scripted.pop(0) if scripted else self.replies.get(key)
-        self.seen.append(
-            Seen(method, parts.path, dict(parse_qsl(parts.query)), headers, reply is not None)
-        )
-        if reply is None:
-            body = json.dumps({"error": {"message": f"no recording of {method} {target}"}})
-            return Reply(404, [("content-type", "application/json")], body.encode())
-        return reply
-
-    def unmatched(self) -> list[Seen]:
-        return [s for s in self.seen if not s.matched]
-
-
-def _load(server: ReplayServer) -> None:
-    for path in sorted(RECORDINGS.glob("*.json")):
-        for interaction in json.loads(path.read_text())["http_interactions"]:
-            server.add_recording(interaction["request"], interaction["response"])
+from speciesplus_replay import (
+    RECORDED_HOST,
+    TOKEN,
+    ReplayServer,
+    Reply,
+    key,
+    recorded,
+    replay_server,
+)
 
 
 @pytest.fixture
 def replay() -> Iterator[ReplayServer]:
-    state = ReplayServer()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            reply = state.answer("GET", self.path, dict(self.headers.items()))
-            self.send_response(reply.status)
-            for name, value in reply.headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            self.wfile.write(reply.body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    _load(state)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with replay_server() as server:
+        yield server
 
 
 class Sleeps:
@@ -173,10 +71,6 @@ async def client(replay: ReplayServer, sleeps: Sleeps) -> AsyncIterator[SpeciesP
         token=TOKEN, base_url=f"{replay.base}/api/v1/", sleep=sleeps, max_attempts=3
     ) as speciesplus:
         yield speciesplus
-
-
-def recorded(path: str) -> str:
-    return f"{RECORDED_HOST}/api/v1/{path}"
 
 
 # --- the client --------------------------------------------------------------------------
@@ -335,7 +229,7 @@ async def test_a_next_link_to_another_host_is_not_followed(
     client: SpeciesPlusClient, replay: ReplayServer
 ) -> None:
     page = json.loads(
-        replay.replies[_key("GET", recorded("taxon_concepts.json?name=0&page=1&per_page=500"))].body
+        replay.replies[key("GET", recorded("taxon_concepts.json?name=0&page=1&per_page=500"))].body
     )
     replay.add(
         recorded("taxon_concepts.json?name=Elsewhere&page=1&per_page=500"),
@@ -546,7 +440,7 @@ async def test_an_increment_with_a_change_on_a_later_page_updates_and_emits_it(
     # gained a common name (the recorded entry, changed as a CoP decision would change it).
     recorded_page = json.loads(
         replay.replies[
-            _key(
+            key(
                 "GET",
                 recorded(
                     "taxon_concepts.json?updated_since=2018-01-01T00%3A00%3A00&page=1&per_page=500"
@@ -609,7 +503,7 @@ async def test_a_taxon_whose_details_fail_is_reported_and_keeps_its_page_data(
 ) -> None:
     unknown = json.loads(
         replay.replies[
-            _key(
+            key(
                 "GET", recorded("taxon_concepts.json?name=Loxodonta%20africana&page=1&per_page=500")
             )
         ].body
@@ -645,7 +539,7 @@ async def test_restrictions_end_when_species_plus_stops_reporting_them_current(
     await run_sync(db, client, name="Loxodonta africana", language="fr")
     loaded = len(await events(db))
     uri = recorded("taxon_concepts/4521/cites_legislation.json?language=fr&scope=all")
-    later = json.loads(replay.replies[_key("GET", uri)].body)
+    later = json.loads(replay.replies[key("GET", uri)].body)
     for quota in later["cites_quotas"]:
         if quota["id"] == 26662:  # Namibia's 2022 quota is over
             quota["is_current"] = False

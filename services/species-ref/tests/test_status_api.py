@@ -98,3 +98,78 @@ async def test_a_declaration_s_lines_in_one_batch_and_over_nats(
     assert [r.appendix for r in over_nats.results] == ["II", "II", "II"]
     assert over_nats.results[2].match_type == "FUZZY"
     assert refused.value.status == 422
+
+
+async def test_the_documents_a_shipment_needs_follow_the_appendix_and_the_route(
+    client: AsyncClient,
+) -> None:
+    """Appendix I from Kenya: export permit and import permit; the same elephant leaving
+    South Africa (origin KE) is a re-export; an import whose origin is unknown cannot settle
+    the split listing, so its documents are not determined either."""
+    export = await status(client, taxon_id=LOXODONTA_AFRICANA, country="KE")
+    re_export = await status(client, taxon_id=LOXODONTA_AFRICANA, country="ZA", origin="KE")
+    imported = await status(
+        client, taxon_id=LOXODONTA_AFRICANA, country="CN", direction="import", origin="BW"
+    )
+    unknown_origin = await status(
+        client, taxon_id=LOXODONTA_AFRICANA, country="CN", direction="import"
+    )
+    python = await status(client, name="Python regius", country="GH")
+    assert (export["appendix"], export["origin"]) == ("I", "KE")
+    assert export["documents"]["export_document"] == "export_permit"
+    assert export["documents"]["import_permit"] is True
+    assert (re_export["appendix"], re_export["origin"]) == ("I", "KE")
+    assert re_export["documents"]["export_document"] == "re_export_certificate"
+    assert imported["appendix"] == "II"  # the Botswana population
+    assert imported["documents"]["import_permit"] is False
+    assert imported["documents"]["export_document_options"] == [
+        "export_permit",
+        "re_export_certificate",
+    ]  # exported from Botswana or re-exported: the exporter was not given
+    assert (unknown_origin["appendix"], unknown_origin["determined_by"]) == (
+        None,
+        "country_needed",
+    )
+    assert unknown_origin["documents"]["determined"] is False
+    assert unknown_origin["documents"]["import_permit"] is None  # I or II: not known
+    assert python["documents"] == {
+        "export_document": "export_permit",
+        "export_document_options": ["export_permit"],
+        "import_permit": False,
+        "appendix_iii_parties": [],
+        "determined": True,
+        "reason": "Appendix II (Article IV): an export permit",
+    }
+    assert python["not_covered_yet"] == []
+
+
+async def test_an_appendix_iii_listing_without_its_party_says_so(client: AsyncClient) -> None:
+    """The 2017 checklist names no Appendix III party: the honey badger's export needs the
+    listing party's export permit or, from any other State, a certificate of origin, and
+    the answer says it cannot tell which."""
+    answer = await status(client, name="Mellivora capensis", country="BW", as_of="2026-11-20")
+    assert answer["appendix"] == "III"
+    assert answer["documents"]["determined"] is False
+    assert answer["documents"]["export_document_options"] == [
+        "export_permit",
+        "certificate_of_origin",
+    ]
+    assert "not known" in answer["documents"]["reason"]
+    assert answer["not_covered_yet"] == ["appendix_iii_party"]
+
+
+async def test_origin_and_exporter_are_checked_codes(client: AsyncClient) -> None:
+    response = await client.get(
+        "/v1/species/status",
+        params={"name": "Python regius", "country": "GH", "origin": "QQ"},
+        headers=READ,
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "origin"
+    batch = await client.post(
+        "/v1/species/status",
+        json={"queries": [{"name": "Python regius", "direction": "import", "exporter": "QQ"}]},
+        headers=READ,
+    )
+    assert batch.status_code == 422
+    assert batch.json()["errors"][0]["field"] == "queries[0].exporter"

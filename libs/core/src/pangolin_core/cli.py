@@ -33,18 +33,20 @@ DataDir = Annotated[
 AppName = Annotated[str, typer.Argument(help="gateway, species-ref, permit-verify, ...")]
 
 
-def _add_gateway_commands() -> None:
-    """`pangolin clients ...`, when the gateway is installed (its module imports only typer)."""
+def _add_commands(module: str, name: str) -> None:
+    """An app's commands (`pangolin <name> ...`), when the app is installed (such modules
+    import only typer at import time)."""
     try:
-        commands = importlib.import_module("gateway.clients.commands")
+        commands = importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        if exc.name != "gateway":
+        if exc.name != module.split(".")[0]:
             raise
         return
-    cli.add_typer(commands.app, name="clients")
+    cli.add_typer(commands.app, name=name)
 
 
-_add_gateway_commands()
+_add_commands("gateway.clients.commands", "clients")  # pangolin clients create|list|...
+_add_commands("species_ref.speciesplus.commands", "species")  # pangolin species sync
 
 
 def _say(message: str) -> None:

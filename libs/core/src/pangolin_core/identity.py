@@ -163,3 +163,18 @@ def requires_scope(*scopes: str) -> Callable[[Caller], Awaitable[Caller]]:
         return caller
 
     return check
+
+
+def requires_any_scope(*scopes: str) -> Callable[[Caller], Awaitable[Caller]]:
+    """A dependency: the caller must hold at least one of `scopes` (403 otherwise), like a
+    gateway route rule."""
+
+    async def check(caller: CallerDep) -> Caller:
+        if not any(caller.has_scope(s) for s in scopes):
+            raise Forbidden(
+                f"This call needs one of the scopes: {', '.join(scopes)}.",
+                missing_scopes=list(scopes),
+            )
+        return caller
+
+    return check

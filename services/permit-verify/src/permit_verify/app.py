@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from pangolin_core.service import ServiceDefinition, create_service_app
+from pangolin_core.contracts.cites_codes import read_code_lists
+from pangolin_core.service import ServiceDefinition, ServiceRuntime, create_service_app
 from pangolin_core.telemetry import Telemetry
+from permit_verify.audit.router import router as audit_router
+from permit_verify.dependencies import CODE_LISTS, SIGNER
+from permit_verify.endorsements.router import router as endorsements_router
+from permit_verify.permits.router import router as permits_router
+from permit_verify.permits.signing import PermitSigner
 from permit_verify.settings import PermitVerifySettings
+
+
+@asynccontextmanager
+async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
+    settings = runtime.settings
+    assert isinstance(settings, PermitVerifySettings)
+    runtime.extras[CODE_LISTS] = read_code_lists()
+    runtime.extras[SIGNER] = PermitSigner(settings)
+    yield
+
 
 DEFINITION = ServiceDefinition(
     name="permit-verify",
@@ -18,6 +36,9 @@ DEFINITION = ServiceDefinition(
         " and EPIX-style exchange."
     ),
     migrations=Path(__file__).parent / "migrations",
+    # permits first: its `/jwks/{country}` must win over `/{permit_id}/...` routes.
+    routers=[permits_router, endorsements_router, audit_router],
+    lifespan=lifespan,
 )
 
 

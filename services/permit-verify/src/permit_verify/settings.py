@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from pangolin_core.settings import ServiceSettings
+from pangolin_core.settings import Environment, ServiceSettings
+
+# A well-known permit signing key for development and tests only: it signs for every country
+# that has no key of its own. Anyone can read it here, so `production` refuses it.
+DEV_PERMIT_SIGNING_KEY = """-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIBud3a1QebRz1UQmcNCNWHEoNTOWDyP3E8Mr+8cOKh7L
+-----END PRIVATE KEY-----
+"""
 
 
 class PermitVerifySettings(ServiceSettings):
@@ -14,3 +24,49 @@ class PermitVerifySettings(ServiceSettings):
     model_config = SettingsConfigDict(
         env_prefix="PANGOLIN_PERMIT_VERIFY_", extra="ignore", populate_by_name=True
     )
+
+    # Country -> the Ed25519 private key (PEM) its Management Authority signs permits with
+    # (JSON in the environment: `{"KE": "-----BEGIN PRIVATE KEY-----\n..."}`).
+    permit_signing_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    # Country -> public keys (PEM) of retired signing keys: still published in the JWKS, so
+    # permits signed before a rotation keep verifying.
+    permit_retired_public_keys: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("permit_signing_keys")
+    @classmethod
+    def _ed25519_private_keys(cls, keys: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for country, pem in keys.items():
+            try:
+                key = load_pem_private_key(pem.get_secret_value().encode(), password=None)
+            except ValueError as exc:
+                raise ValueError(f"the permit signing key of {country} is not a PEM key") from exc
+            if not isinstance(key, Ed25519PrivateKey):
+                raise ValueError(f"the permit signing key of {country} is not an Ed25519 key")
+        return keys
+
+    @field_validator("permit_retired_public_keys")
+    @classmethod
+    def _retired_keys_are_ed25519(cls, keys: dict[str, list[str]]) -> dict[str, list[str]]:
+        for country, pems in keys.items():
+            for pem in pems:
+                try:
+                    key = load_pem_public_key(pem.encode())
+                except ValueError as exc:
+                    raise ValueError(f"a retired key of {country} is not a PEM key") from exc
+                if not isinstance(key, Ed25519PublicKey):
+                    raise ValueError(f"a retired key of {country} is not an Ed25519 key")
+        return keys
+
+    @property
+    def dev_signing_key_allowed(self) -> bool:
+        return self.env is not Environment.PRODUCTION
+
+    def production_problems(self) -> list[str]:
+        problems = [
+            f"PANGOLIN_PERMIT_VERIFY_PERMIT_SIGNING_KEYS uses the development key for {country}"
+            for country, pem in self.permit_signing_keys.items()
+            if pem.get_secret_value().strip() == DEV_PERMIT_SIGNING_KEY.strip()
+        ]
+        if not self.permit_signing_keys:
+            problems.append("PANGOLIN_PERMIT_VERIFY_PERMIT_SIGNING_KEYS is empty")
+        return problems

@@ -21,6 +21,8 @@ from species_ref.restrictions.router import router as restrictions_router
 from species_ref.rpc import rpc_endpoints
 from species_ref.seed import seed
 from species_ref.settings import SpeciesRefSettings
+from species_ref.speciesplus.router import router as speciesplus_router
+from species_ref.speciesplus.schedule import speciesplus_schedule
 from species_ref.status.router import router as status_router
 from species_ref.taxa.router import router as taxa_router
 
@@ -33,6 +35,7 @@ async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
     async with (
         reference_snapshot(runtime, interval=settings.reference_refresh_seconds),
         publication_jobs(runtime, settings),
+        speciesplus_schedule(runtime, settings),
     ):
         yield
 
@@ -53,6 +56,7 @@ DEFINITION = ServiceDefinition(
         matching_router,
         status_router,
         publications_router,
+        speciesplus_router,
     ],
     rpc_endpoints=rpc_endpoints,
     lifespan=lifespan,

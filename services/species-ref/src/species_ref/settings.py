@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -32,6 +32,17 @@ class SpeciesRefSettings(ServiceSettings):
     speciesplus_url: str = "https://api.speciesplus.net/api/v1/"
     speciesplus_token: SecretStr = SecretStr("")
     speciesplus_concurrency: int = Field(4, ge=1, le=32)
+    # The language of the annotations and notes fetched (None: Species+'s default,
+    # English, which is what the status rules read country names in).
+    speciesplus_language: Literal["en", "es", "fr"] | None = None
+    # The scheduled sync (when enabled): a first run `start_delay` after start-up, then one
+    # every `interval`; `max_pages` (None: all) caps a run, the next one resumes after it.
+    speciesplus_sync_interval_seconds: float = Field(6 * 3600, gt=0)
+    speciesplus_sync_start_delay_seconds: float = Field(30.0, ge=0)
+    speciesplus_sync_max_pages: int | None = Field(None, ge=1)
+    # How long a run's lease lasts without renewal (renewed every third of it while the
+    # run lives): a crashed replica's lease lapses after this.
+    speciesplus_sync_lease_seconds: float = Field(300.0, ge=1)
 
     def production_problems(self) -> list[str]:
         if self.speciesplus_sync_enabled and not self.speciesplus_token.get_secret_value():

@@ -18,7 +18,11 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.CUSTOMS: frozenset(
         {"risk:*", "intel:read", "intel:write", "permits:read", "species:read"}
     ),
-    Role.MANAGEMENT_AUTHORITY: frozenset({"permits:issue", "species:publish", "intel:read"}),
+    # species:read beside DESIGN.md's list: an MA reads the taxa it publishes about (ids,
+    # listings, status) and checks what a publication changed.
+    Role.MANAGEMENT_AUTHORITY: frozenset(
+        {"permits:issue", "species:publish", "species:read", "intel:read"}
+    ),
     Role.PARTNER: frozenset({"intel:federate", "permits:lookup"}),
     Role.ADMIN: frozenset({"admin"}),
 }

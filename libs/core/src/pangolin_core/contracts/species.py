@@ -169,17 +169,36 @@ class MatchResponse(BaseModel):
 
 
 class StatusQuery(BaseModel):
-    """One specimen: a name (as declared) or a taxon id, the date and the country of origin."""
+    """One specimen: a name (as declared) or a taxon id, the date, the State trading it and
+    where it comes from."""
 
     name: str | None = Field(None, min_length=1, max_length=500)
     taxon_id: int | None = None
     as_of: date | None = Field(None, description="Default: today (UTC)")
-    country: str | None = Field(None, pattern=r"^[A-Z0-9]{2}$", description="Origin, ISO 3166")
+    country: str | None = Field(
+        None,
+        pattern=r"^[A-Z0-9]{2}$",
+        description="The State trading the specimen (ISO 3166 or CITES code): the exporting "
+        "(or re-exporting) State when `direction` is export, the importing State when import",
+    )
     kingdom: str | None = Field(None, max_length=50)
     direction: Literal["export", "import"] = Field(
         "export",
         description="export: `country` exports the specimen (its export quotas and export "
         "suspensions apply); import: `country` imports it",
+    )
+    origin: str | None = Field(
+        None,
+        pattern=r"^[A-Z0-9]{2}$",
+        description="Country of origin: it settles a split (population) listing. Default: "
+        "`country` when exporting; not known when importing. An export whose origin is "
+        "another State is a re-export",
+    )
+    exporter: str | None = Field(
+        None,
+        pattern=r"^[A-Z0-9]{2}$",
+        description="On import, the State exporting or re-exporting the shipment (with "
+        "`origin`, it tells an export from a re-export); ignored on export (it is `country`)",
     )
     term: str | None = Field(None, pattern=r"^[A-Z]{3}$", description="CITES term code")
     source: str | None = Field(None, pattern=r"^[A-Z]$", description="CITES source code")
@@ -205,6 +224,33 @@ class ListingInForce(BaseModel):
     annotation: str | None
     hash_annotation: str | None
     source: str
+
+
+ExportDocument = Literal["export_permit", "certificate_of_origin", "re_export_certificate"]
+
+
+class RequiredDocuments(BaseModel):
+    """The CITES documents a shipment of the specimen needs (Articles III-V, Res. Conf. 12.3).
+    Not weighed: the exemptions of Article VII, non-party documents (Article X),
+    reservations and stricter domestic measures."""
+
+    export_document: ExportDocument | None = Field(
+        description="export_permit, certificate_of_origin or re_export_certificate; None when "
+        "none is needed or when it is not determined (see `determined`)"
+    )
+    export_document_options: list[ExportDocument] = Field(
+        description="The documents that may be the one needed when it is not determined"
+    )
+    import_permit: bool | None = Field(
+        description="Whether the importing State must issue an import permit (Appendix I); "
+        "None when not determined"
+    )
+    appendix_iii_parties: list[str] = Field(
+        description="Parties whose Appendix III listing is in force: a specimen they export "
+        "needs their export permit, one from any other State a certificate of origin"
+    )
+    determined: bool
+    reason: str
 
 
 class SpeciesStatus(BaseModel):
@@ -244,6 +290,12 @@ class SpeciesStatus(BaseModel):
     guides: list[IdGuide] = Field(
         default_factory=list,
         description="Identification guides on the taxon and its higher taxa, most specific first",
+    )
+    origin: str | None = Field(
+        None, description="The country of origin the listing was settled for (see the query)"
+    )
+    documents: RequiredDocuments | None = Field(
+        None, description="The CITES documents the shipment needs; None when no taxon matched"
     )
     not_covered_yet: list[str] = Field(
         default_factory=list,

@@ -133,8 +133,12 @@ class OutboxRelay:
                 with contextlib.suppress(Exception):
                     await self.purge_published()
             timeout = self.poll_interval if not failures else min(0.2 * 2**failures, 5.0)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
+            # that arrives as the wake-up completes (a commit just before shutdown), and the
+            # relay would never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def publish_pending(self) -> int:

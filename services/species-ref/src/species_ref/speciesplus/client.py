@@ -240,6 +240,10 @@ class SpeciesPlusClient:
         self.max_attempts = max_attempts
         self.backoff, self.max_backoff, self.max_retry_after = backoff, max_backoff, max_retry_after
         self._sleep = sleep
+        # Requests given up as unavailable (rate-limited or unreachable after the retries):
+        # a caller that lets a failed taxon pass (the sync does) can tell an outage, worth
+        # trying again later, from a bad taxon id.
+        self.unavailable = 0
 
     @classmethod
     def from_settings(
@@ -347,12 +351,14 @@ class SpeciesPlusClient:
                 asked = _retry_after(response.headers.get("Retry-After"))
                 if asked is not None:
                     if asked > self.max_retry_after:
+                        self.unavailable += 1
                         raise SpeciesPlusUnavailable(
                             url=url, attempts=attempt, reason=f"{reason}, Retry-After {asked:g} s"
                         )
                     wait = max(wait, asked)
             if attempt < self.max_attempts:
                 await self._sleep(wait)
+        self.unavailable += 1
         raise SpeciesPlusUnavailable(url=url, attempts=self.max_attempts, reason=reason)
 
     def _backoff(self, attempt: int) -> float:

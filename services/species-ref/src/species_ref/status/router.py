@@ -48,6 +48,8 @@ async def get_status(
     term: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
     source: Annotated[str | None, Query(pattern=r"^[A-Z]$")] = None,
     purpose: Annotated[str | None, Query(pattern=r"^[A-Z]$")] = None,
+    origin: Annotated[str | None, Query(pattern=r"^[A-Z0-9]{2}$")] = None,
+    exporter: Annotated[str | None, Query(pattern=r"^[A-Z0-9]{2}$")] = None,
 ) -> SpeciesStatus:
     try:
         query = StatusQuery(
@@ -60,6 +62,8 @@ async def get_status(
             term=term,
             source=source,
             purpose=purpose,
+            origin=origin,
+            exporter=exporter,
         )
     except ValidationError as exc:
         raise InvalidInput(

@@ -19,7 +19,7 @@ from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 from itertools import groupby
-from typing import TypeAlias
+from typing import Protocol, TypeAlias
 
 from species_ref.codes.service import Code
 
@@ -38,6 +38,32 @@ class Listing:
     party: str | None = None
     hash_annotation: str | None = None  # carried for the answer; the rules ignore it
     source: str = ""
+
+
+class StoredListing(Protocol):
+    """A stored listing change (`taxa.models.ListingChange`), as far as the rules read it."""
+
+    appendix: str
+    change_type: str
+    effective_at: date | None
+    is_current: bool
+    annotation: str | None
+    party: str | None
+    hash_annotation: str | None
+    source: str
+
+
+def listing_rule(change: StoredListing) -> Listing:
+    return Listing(
+        appendix=change.appendix,
+        change_type=change.change_type,
+        effective_at=change.effective_at,
+        is_current=change.is_current,
+        annotation=change.annotation,
+        party=change.party,
+        hash_annotation=change.hash_annotation,
+        source=change.source,
+    )
 
 
 class Determination(StrEnum):

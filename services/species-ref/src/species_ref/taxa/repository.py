@@ -59,11 +59,13 @@ async def names_of(session: AsyncSession, taxon_id: int) -> list[TaxonName]:
 
 
 async def listings_of(
-    session: AsyncSession, taxon_id: int, *, current_only: bool
+    session: AsyncSession, taxon_id: int, *, current: bool | None
 ) -> list[ListingChange]:
+    """The taxon's listing changes: the current ones (True), the historic ones (False), or
+    all (None)."""
     query = select(ListingChange).where(ListingChange.taxon_id == taxon_id)
-    if current_only:
-        query = query.where(col(ListingChange.is_current).is_(True))
+    if current is not None:
+        query = query.where(col(ListingChange.is_current).is_(current))
     return list(
         await session.exec(query.order_by(col(ListingChange.appendix), col(ListingChange.id)))
     )

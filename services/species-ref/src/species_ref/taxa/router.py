@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
 from pangolin_core.db import SessionDep
-from pangolin_core.errors import NotFound
+from pangolin_core.errors import InvalidInput, NotFound
 from pangolin_core.identity import Caller, requires_scope
 from pangolin_core.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from species_ref.status.rules import in_force, listing_rule
 from species_ref.taxa import repository
 from species_ref.taxa.models import ListingChange, TaxonConcept
 from species_ref.taxa.schemas import (
@@ -33,7 +34,8 @@ Reader = Annotated[Caller, Depends(requires_scope("species:read"))]
 
 
 class ListingScope(StrEnum):
-    CURRENT = "current"
+    CURRENT = "current"  # what Species+ (or the snapshot) marks current
+    HISTORIC = "historic"  # the earlier changes
     ALL = "all"
 
 
@@ -89,7 +91,7 @@ async def _taxon_or_404(session: SessionDep, taxon_id: int) -> TaxonConcept:
 async def get_taxon(taxon_id: int, session: SessionDep, _: Reader) -> TaxonOut:
     taxon = await _taxon_or_404(session, taxon_id)
     names = await repository.names_of(session, taxon_id)
-    listings = await repository.listings_of(session, taxon_id, current_only=True)
+    listings = await repository.listings_of(session, taxon_id, current=True)
     summary = _summary(taxon, sorted({listing.appendix for listing in listings}))
     return TaxonOut(
         **summary.model_dump(),
@@ -110,17 +112,36 @@ async def get_taxon(taxon_id: int, session: SessionDep, _: Reader) -> TaxonOut:
     )
 
 
-@router.get("/{taxon_id}/listings", summary="Listing changes of a taxon")
+@router.get(
+    "/{taxon_id}/listings", summary="Listing changes of a taxon, or those in force on a date"
+)
 async def get_listings(
     taxon_id: int,
     session: SessionDep,
     _: Reader,
-    scope: ListingScope = ListingScope.CURRENT,
+    scope: ListingScope | None = None,
+    as_of: date | None = None,
 ) -> ListingsOut:
+    """`scope` (default current) picks stored changes; `as_of` instead gives the listings in
+    force on that date, as the status reads them (`status.rules.in_force`)."""
+    if scope is not None and as_of is not None:
+        raise InvalidInput(
+            "Give scope or as_of, not both.",
+            errors=[{"field": "scope", "message": "not with as_of", "type": "value"}],
+        )
     await _taxon_or_404(session, taxon_id)
-    listings = await repository.listings_of(
-        session, taxon_id, current_only=scope is ListingScope.CURRENT
-    )
+    if as_of is not None:
+        stored = await repository.listings_of(session, taxon_id, current=None)
+        forced = in_force([listing_rule(x) for x in stored], as_of)
+        return ListingsOut(
+            taxon_id=taxon_id,
+            scope="in_force",
+            as_of=as_of,
+            listings=[ListingOut.model_validate(x, from_attributes=True) for x in forced],
+        )
+    scope = scope or ListingScope.CURRENT
+    current = {ListingScope.CURRENT: True, ListingScope.HISTORIC: False}.get(scope)
+    listings = await repository.listings_of(session, taxon_id, current=current)
     return ListingsOut(
         taxon_id=taxon_id, scope=scope.value, listings=[_listing(x) for x in listings]
     )

@@ -68,7 +68,8 @@ class TaxonPage(BaseModel):
 
 class ListingsOut(BaseModel):
     taxon_id: int
-    scope: str
+    scope: str  # current, historic, all, or in_force (with as_of)
+    as_of: date | None = None
     listings: list[ListingOut]
 
 

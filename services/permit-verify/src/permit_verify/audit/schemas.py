@@ -1,0 +1,30 @@
+"""The audit trail of a permit as `GET /v1/permits/{id}/history` answers it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class AuditAction(StrEnum):
+    ISSUED = "issued"
+    STATUS_CHANGED = "status_changed"
+    ENDORSED = "endorsed"
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    action: AuditAction
+    client_id: str
+    country: str
+    at: datetime
+    details: dict[str, Any]
+
+
+class PermitHistoryOut(BaseModel):
+    permit_id: str
+    entries: list[AuditEntryOut]
+    next: str | None

@@ -1,0 +1,1 @@
+"""Endorsement at clearance: the quantities shipped are taken from the balances."""

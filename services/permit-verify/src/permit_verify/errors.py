@@ -1,0 +1,39 @@
+"""permit-verify's typed domain errors (rendered as problem+json by pangolin_core's handler)."""
+
+from __future__ import annotations
+
+from pangolin_core.errors import Conflict, DependencyUnavailable, Forbidden, InvalidInput
+
+
+class NotIssuingCountry(Forbidden):
+    code, title = "not_issuing_country", "Not the issuing country"
+
+
+class PermitNumberTaken(Conflict):
+    code, title = "permit_number_taken", "Permit number already registered"
+
+
+class PermitStatusFinal(Conflict):
+    code, title = "permit_status_final", "The permit's status is final"
+
+
+class PermitClosed(Conflict):
+    """Cancelled, lost, stolen, replaced, used, expired or not yet valid on the date."""
+
+    code, title = "permit_closed", "The permit cannot be endorsed"
+
+
+class BalanceExceeded(Conflict):
+    code, title = "balance_exceeded", "Quantity above the remaining balance"
+
+
+class DeclarationAlreadyEndorsed(Conflict):
+    code, title = "declaration_already_endorsed", "This declaration already endorsed the permit"
+
+
+class IdempotencyKeyReused(InvalidInput):
+    code, title = "idempotency_key_reused", "Idempotency-Key reused with another request"
+
+
+class NoSigningKey(DependencyUnavailable):
+    code, title = "no_signing_key", "No permit signing key for the country"

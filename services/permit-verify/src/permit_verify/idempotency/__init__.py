@@ -1,0 +1,1 @@
+"""Idempotency-Key: a replayed creating or endorsing POST returns the first result."""

@@ -1,0 +1,1 @@
+"""The permit registry: issuing, reading, status changes and signing of CITES permits."""

@@ -1,0 +1,117 @@
+"""SQL of the permit registry. Balances and statuses change only through conditional
+UPDATEs (`... WHERE balance >= :q`, `... WHERE status IN (open)`): the database decides,
+so concurrent calls never read-modify-write in Python."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from pangolin_core.errors import NotFound
+from permit_verify.permits.models import Permit, PermitItem
+from permit_verify.permits.rules import OPEN_STATUSES
+from permit_verify.permits.schemas import PermitStatus
+from permit_verify.tables import to_units
+
+_OPEN = sorted(s.value for s in OPEN_STATUSES)
+
+
+async def get(session: AsyncSession, permit_id: str) -> Permit:
+    """The permit as stored now (re-read, not a stale copy from this session)."""
+    query = select(Permit).where(Permit.id == permit_id).execution_options(populate_existing=True)
+    permit = (await session.exec(query)).first()
+    if permit is None:
+        raise NotFound(f"No permit {permit_id}.")
+    return permit
+
+
+async def items_of(session: AsyncSession, permit_id: str) -> Sequence[PermitItem]:
+    query = (
+        select(PermitItem)
+        .where(PermitItem.permit_id == permit_id)
+        .order_by(col(PermitItem.id))
+        .execution_options(populate_existing=True)
+    )
+    return (await session.exec(query)).all()
+
+
+async def number_taken(session: AsyncSession, *, issuing_country: str, number: str) -> bool:
+    query = select(Permit.id).where(
+        Permit.issuing_country == issuing_country, Permit.number == number
+    )
+    return (await session.exec(query)).first() is not None
+
+
+async def add(session: AsyncSession, permit: Permit, items: Sequence[PermitItem]) -> None:
+    session.add(permit)
+    await session.flush()  # the permit before its items: their foreign key points to it
+    session.add_all(items)
+    await session.flush()
+
+
+def _rowcount(result: object) -> int:
+    assert isinstance(result, CursorResult)
+    return result.rowcount
+
+
+async def close_if_open(session: AsyncSession, *, permit_id: str, status: PermitStatus) -> bool:
+    """Set a final status unless the permit is already closed; False when it was."""
+    statement = (
+        sa.update(Permit)
+        .where(col(Permit.id) == permit_id, col(Permit.status).in_(_OPEN))
+        .values(status=status.value, version=col(Permit.version) + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(await session.exec(statement)) == 1
+
+
+async def claim_open(session: AsyncSession, *, permit_id: str) -> bool:
+    """Bump the version of an open permit; False when it is closed. On PostgreSQL the row
+    stays locked to the end of the transaction, so endorsements of one permit queue here
+    and each sees the status the previous one left."""
+    statement = (
+        sa.update(Permit)
+        .where(col(Permit.id) == permit_id, col(Permit.status).in_(_OPEN))
+        .values(version=col(Permit.version) + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(await session.exec(statement)) == 1
+
+
+async def set_status(session: AsyncSession, *, permit_id: str, status: PermitStatus) -> None:
+    statement = (
+        sa.update(Permit)
+        .where(col(Permit.id) == permit_id)
+        .values(status=status.value)
+        .execution_options(synchronize_session=False)
+    )
+    await session.exec(statement)
+
+
+async def take_from_balance(session: AsyncSession, *, item_pk: int, quantity: Decimal) -> bool:
+    """`balance -= quantity` only if that leaves it at zero or more; False otherwise. The
+    arithmetic is on the stored integers (millionths), exact on both engines."""
+    table: sa.Table = PermitItem.__table__  # type: ignore[attr-defined]
+    units = sa.literal(to_units(quantity), sa.BigInteger)
+    # Typed as plain integers: the comparison and the subtraction run on the stored units.
+    balance = sa.type_coerce(table.c.balance, sa.BigInteger)
+    statement = (
+        sa.update(table)
+        .where(table.c.id == item_pk, balance >= units)
+        .values({table.c.balance: balance - units})
+    )
+    return _rowcount(await session.exec(statement)) == 1
+
+
+async def balances(session: AsyncSession, permit_id: str) -> dict[str, Decimal]:
+    query = (
+        select(col(PermitItem.item_id), col(PermitItem.balance))
+        .where(PermitItem.permit_id == permit_id)
+        .order_by(col(PermitItem.id))
+    )
+    return {item_id: balance for item_id, balance in (await session.exec(query)).all()}

@@ -1,0 +1,270 @@
+"""The registry's use cases: issue a permit, read it, change its status. Services never
+commit: the request's session is the unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from uuid import uuid4
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from pangolin_core.contracts.cites_codes import CodeLists
+from pangolin_core.contracts.permits import (
+    PermitIssued,
+    PermitItemSummary,
+    PermitParty,
+    PermitStatusChanged,
+)
+from pangolin_core.errors import InvalidInput
+from pangolin_core.identity import Caller
+from pangolin_core.messaging.outbox import enqueue
+from permit_verify.audit import repository as audit
+from permit_verify.audit.schemas import AuditAction
+from permit_verify.errors import NotIssuingCountry, PermitNumberTaken, PermitStatusFinal
+from permit_verify.permits import repository
+from permit_verify.permits.models import Permit, PermitItem
+from permit_verify.permits.rules import issue_problems
+from permit_verify.permits.schemas import (
+    Party,
+    PermitIn,
+    PermitItemOut,
+    PermitOut,
+    PermitStatus,
+    PermitType,
+    StatusChangeIn,
+)
+from permit_verify.permits.signing import PermitSigner
+
+EVENT_SOURCE = "/pangolin/permit-verify"
+# Who may read a permit (and the keys that verify it): as the gateway's route table has it.
+READ_SCOPES = ("permits:read", "permits:issue", "permits:endorse", "permits:verify")
+
+
+def require_issuing_country(caller: Caller, country: str) -> None:
+    """A Management Authority acts on its own country's permits only."""
+    if caller.country != country:
+        raise NotIssuingCountry(
+            f"A Management Authority of {caller.country or 'no country'} cannot act on"
+            f" permits issued by {country}.",
+            errors=[
+                {
+                    "field": "issuing_country",
+                    "message": f"the caller's country is {caller.country or 'not set'}",
+                    "type": "not_issuing_country",
+                }
+            ],
+        )
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite gives back naive datetimes; every time Pangolin stores is UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def permit_out(permit: Permit, items: Sequence[PermitItem]) -> PermitOut:
+    return PermitOut(
+        id=permit.id,
+        number=permit.number,
+        type=PermitType(permit.type),
+        issuing_country=permit.issuing_country,
+        issuing_authority=permit.issuing_authority,
+        security_stamp=permit.security_stamp,
+        issued_on=permit.issued_on,
+        valid_until=permit.valid_until,
+        exporter=Party(
+            name=permit.exporter_name,
+            address=permit.exporter_address,
+            country=permit.exporter_country,
+        ),
+        importer=Party(
+            name=permit.importer_name,
+            address=permit.importer_address,
+            country=permit.importer_country,
+        ),
+        purpose=permit.purpose,
+        special_conditions=permit.special_conditions,
+        status=PermitStatus(permit.status),
+        items=[
+            PermitItemOut(
+                item_id=i.item_id,
+                species=i.species,
+                taxon_id=i.taxon_id,
+                description=i.description,
+                term=i.term,
+                appendix=i.appendix,
+                source=i.source,
+                quantity=i.quantity,
+                unit=i.unit,
+                origin_country=i.origin_country,
+                origin_permit=i.origin_permit,
+                reexport_certificate=i.reexport_certificate,
+                balance=i.balance,
+            )
+            for i in items
+        ],
+        signature=permit.signature,
+        signing_key_id=permit.signing_key_id,
+        version=permit.version,
+        created_at=_aware(permit.created_at),
+    )
+
+
+def _number_taken(request: PermitIn) -> PermitNumberTaken:
+    return PermitNumberTaken(
+        f"{request.issuing_country} already registered permit {request.number}.",
+        errors=[{"field": "number", "message": "already registered", "type": "duplicate"}],
+    )
+
+
+async def issue(
+    *,
+    session: AsyncSession,
+    request: PermitIn,
+    caller: Caller,
+    signer: PermitSigner,
+    codes: CodeLists,
+    today: date,
+) -> PermitOut:
+    require_issuing_country(caller, request.issuing_country)
+    problems = issue_problems(request, codes=codes, today=today)
+    if problems:
+        raise InvalidInput(
+            "The permit cannot be issued: "
+            + "; ".join(f"{p['field']}: {p['message']}" for p in problems),
+            errors=problems,
+        )
+    if await repository.number_taken(
+        session, issuing_country=request.issuing_country, number=request.number
+    ):
+        raise _number_taken(request)
+    signature, key_id = signer.sign(request.issuing_country, request.model_dump())
+    now = datetime.now(UTC)
+    permit = Permit(
+        id=str(uuid4()),
+        number=request.number,
+        type=request.type.value,
+        issuing_country=request.issuing_country,
+        issuing_authority=request.issuing_authority,
+        security_stamp=request.security_stamp,
+        issued_on=request.issued_on,
+        valid_until=request.valid_until,
+        exporter_name=request.exporter.name,
+        exporter_address=request.exporter.address,
+        exporter_country=request.exporter.country,
+        importer_name=request.importer.name,
+        importer_address=request.importer.address,
+        importer_country=request.importer.country,
+        purpose=request.purpose,
+        special_conditions=request.special_conditions,
+        status=PermitStatus.VALID.value,
+        signature=signature,
+        signing_key_id=key_id,
+        version=1,
+        created_by=caller.client_id,
+        created_at=now,
+    )
+    items = [
+        PermitItem(
+            permit_id=permit.id,
+            item_id=i.item_id,
+            species=i.species,
+            description=i.description,
+            term=i.term,
+            appendix=i.appendix,
+            source=i.source,
+            quantity=i.quantity,
+            unit=i.unit,
+            origin_country=i.origin_country,
+            origin_permit=i.origin_permit,
+            reexport_certificate=i.reexport_certificate,
+            balance=i.quantity,
+        )
+        for i in request.items
+    ]
+    try:
+        await repository.add(session, permit, items)
+    except IntegrityError as exc:
+        # Another request registered the number since the check above (PostgreSQL: its
+        # insert waited for that one to commit). The transaction rolls back.
+        raise _number_taken(request) from exc
+    out = permit_out(permit, items)
+    await audit.record(
+        session,
+        permit_id=permit.id,
+        action=AuditAction.ISSUED,
+        caller=caller,
+        at=now,
+        details={"number": permit.number, "type": permit.type},
+    )
+    event = PermitIssued(
+        permit_id=out.id,
+        number=out.number,
+        type=out.type.value,
+        issuing_country=out.issuing_country,
+        issued_on=out.issued_on,
+        valid_until=out.valid_until,
+        purpose=out.purpose,
+        status=out.status.value,
+        exporter=PermitParty(**out.exporter.model_dump()),
+        importer=PermitParty(**out.importer.model_dump()),
+        items=[
+            PermitItemSummary(
+                item_id=i.item_id,
+                species=i.species,
+                term=i.term,
+                appendix=i.appendix,
+                source=i.source,
+                quantity=i.quantity,
+                unit=i.unit,
+                origin_country=i.origin_country,
+                balance=i.balance,
+            )
+            for i in out.items
+        ],
+        issued_by=caller.client_id,
+    )
+    await enqueue(session, event.to_event(source=EVENT_SOURCE, subject=out.id))
+    return out
+
+
+async def read(*, session: AsyncSession, permit_id: str) -> PermitOut:
+    permit = await repository.get(session, permit_id)
+    return permit_out(permit, await repository.items_of(session, permit_id))
+
+
+async def change_status(
+    *, session: AsyncSession, permit_id: str, change: StatusChangeIn, caller: Caller
+) -> PermitOut:
+    permit = await repository.get(session, permit_id)
+    require_issuing_country(caller, permit.issuing_country)
+    previous = permit.status
+    new = PermitStatus(change.status)
+    if not await repository.close_if_open(session, permit_id=permit_id, status=new):
+        current = (await repository.get(session, permit_id)).status
+        raise PermitStatusFinal(
+            f"Permit {permit.number} is {current}: that status is final.",
+            status=current,
+        )
+    now = datetime.now(UTC)
+    await audit.record(
+        session,
+        permit_id=permit_id,
+        action=AuditAction.STATUS_CHANGED,
+        caller=caller,
+        at=now,
+        details={"from": previous, "to": new.value, "reason": change.reason},
+    )
+    event = PermitStatusChanged(
+        permit_id=permit_id,
+        number=permit.number,
+        issuing_country=permit.issuing_country,
+        previous_status=previous,
+        status=new.value,
+        reason=change.reason,
+        changed_by=caller.client_id,
+        changed_at=now,
+    )
+    await enqueue(session, event.to_event(source=EVENT_SOURCE, subject=permit_id))
+    return await read(session=session, permit_id=permit_id)
