@@ -671,3 +671,33 @@ async def test_the_openapi_document_describes_the_publication_body(client: Async
         "application/json",
         "multipart/form-data",
     }
+
+
+async def test_a_job_that_cannot_be_applied_fails_with_its_reason_and_changes_nothing(
+    db_url: str, nats_url: str
+) -> None:
+    db = Database(db_url)
+    async with db.session() as session:  # a format this version does not know
+        session.add(
+            Publication(
+                id="unknown-format-1", format="excel", status="queued", publisher="ma-ghana",
+                publisher_country="GH", content_sha256="y" * 64, content=b"x", records_total=1,
+            )
+        )  # fmt: skip
+    await db.dispose()
+    before = await table_counts(db_url)
+
+    async with running_app(create_app(settings(db_url, nats_url))) as client:
+
+        async def finished() -> dict[str, Any] | None:
+            found = body(
+                await client.get("/v1/species/publications/unknown-format-1", headers=PUBLISHER)
+            )
+            return found if found["status"] not in ("queued", "applying") else None
+
+        done = await eventually(finished)
+
+    assert done["status"] == "failed"
+    assert "excel" in done["errors"][0]["message"]
+    assert done["finished_at"] is not None
+    assert await table_counts(db_url) == before
