@@ -18,6 +18,7 @@ Attributes are not compared, except the quantity's `unitCode` (box 11).
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -364,6 +365,22 @@ EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
 def test_hostile_or_broken_xml_is_refused_naming_where(xml: bytes, field: str, kind: str) -> None:
     error = _refusal(xml)
     assert (error["field"], error["type"]) == (field, kind)
+
+
+def test_an_external_entity_is_never_fetched_even_past_the_dtd_check() -> None:
+    """UTF-16 hides `<!DOCTYPE` from the byte check: the parser then sees the DTD, and with
+    no network and no entity resolution it fetches nothing; the DTD is refused after."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        hostile = EXTERNAL_ENTITY.replace(b"127.0.0.1:9", f"127.0.0.1:{port}".encode())
+        utf16 = hostile.decode().replace('"1.0"?>', '"1.0" encoding="UTF-16"?>').encode("utf-16")
+        assert b"<!DOCTYPE" not in utf16
+        assert _refusal(utf16)["type"] == "xml_dtd"
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nobody came
 
 
 @pytest.mark.parametrize(

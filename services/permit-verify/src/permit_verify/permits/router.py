@@ -68,11 +68,32 @@ async def permit_request(request: Request) -> PermitRequest:
 
 
 PermitBody = Annotated[PermitRequest, Depends(permit_request)]
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its `$defs` put in place: the body is documented by hand
+    (it is read by content type), and OpenAPI resolves `#/$defs/...` against the document."""
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(definitions[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(value) for value in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
 _PERMIT_BODY_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": PermitIn.model_json_schema()},
+            "application/json": {"schema": _inlined(PermitIn.model_json_schema())},
             "application/xml": {
                 "schema": {"type": "string", "description": "CITESEPermit v2 or CBFShip v1"}
             },
