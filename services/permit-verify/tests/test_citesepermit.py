@@ -437,6 +437,39 @@ def test_a_missing_or_wrong_box_is_refused_with_its_xpath(
     assert _refusal(sample.replace(old, new, 1))["field"] == field
 
 
+def test_an_o_document_is_the_certificate_its_name_says_and_keeps_its_own_dates() -> None:
+    sample = (
+        V2_SAMPLE.read_bytes()
+        .replace(b'listAgencyID="6">R</urn1:TypeCode>', b'listAgencyID="6">O</urn1:TypeCode>', 1)
+        .replace(
+            b'<urn1:Name languageID="EN"></urn1:Name>',
+            b'<urn1:Name languageID="EN">Certificate of Ownership</urn1:Name>',
+            1,
+        )
+        .replace(
+            b"<urn1:StartDateTime>2014-01-06T12:03:52.000",
+            b"<urn1:StartDateTime>2014-02-01T08:00:00",
+        )
+    )
+    imported = from_citesepermit(sample)
+    assert imported.permit.type == PermitType.PERSONAL_OWNERSHIP
+    exported = to_citesepermit(stored(imported.permit), imported.details.values)
+    assert boxes(exported) == boxes(sample)
+    assert boxes(exported)[f"2: {H}/EffectiveSpecifiedPeriod/StartDateTime"] == (
+        "2014-02-01T07:00:00+00:00"
+    )
+    unknown = sample.replace(b"Certificate of Ownership", b"Hunting trophy licence")
+    assert _refusal(unknown)["field"] == "/CITESEPermit/HeaderExchangedDocument/Name"
+
+
+def test_a_v1_refusal_names_the_v1_root() -> None:
+    sample = V1_SAMPLE.read_bytes()
+    old = b"<urn1:PurposeCode>T</urn1:PurposeCode>"
+    assert old in sample
+    error = _refusal(sample.replace(old, b"", 1))
+    assert error["field"] == "/CBFShip/HeaderExchangedDocument/PurposeCode"
+
+
 def test_json_fields_name_their_boxes() -> None:
     assert xpath_of("exporter.country") == (
         "/CITESEPermit/SpecifiedSupplyChainConsignment/ConsignorTradeParty/PostalTradeAddress/CountryID"

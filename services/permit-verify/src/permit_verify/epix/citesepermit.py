@@ -550,7 +550,17 @@ def from_citesepermit(xml: bytes) -> ImportedPermit:
     it, and what else the message carries. Pure: no I/O."""
     root = parse_message(xml)
     version = ROOTS[etree.QName(root).localname][0]
-    reader = _Reader(root, version)
+    try:
+        return _read(_Reader(root, version))
+    except InvalidCitesEPermit as exc:
+        if version == 1:  # name the v1 message's own root in the XPaths
+            for error in exc.errors:
+                error["field"] = str(error["field"]).replace("/CITESEPermit/", "/CBFShip/", 1)
+        raise
+
+
+def _read(reader: _Reader) -> ImportedPermit:
+    version = reader.version
     header = reader.header
     permit_type = _document_type(reader)
     issue_time = reader.required(header, "IssueDateTime", H + "/IssueDateTime")
@@ -734,7 +744,9 @@ def to_citesepermit(permit: PermitOut, details: Mapping[str, Any] | None = None)
     writer.maybe(header, "Purpose", extra.get("purpose_text"))
     writer.add(header, "PurposeCode", permit.purpose)
     writer.maybe(header, "Information", permit.special_conditions)
-    valid_from = _same_day(extra.get("valid_from"), permit.issued_on)
+    # The start of validity is no box of its own here: the message's, else the issue day.
+    kept_start = extra.get("valid_from")
+    valid_from = kept_start if isinstance(kept_start, str) else permit.issued_on.isoformat()
     valid_until = _same_day(extra.get("valid_until"), permit.valid_until)
     reference = writer.add(header, "ReferenceReferencedDocument")
     for parent in (reference, header):
