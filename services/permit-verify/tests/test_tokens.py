@@ -191,6 +191,15 @@ async def test_a_tampered_token_fails_and_names_the_field(
     result = await check(registry, with_claims(token, longer))
     assert [d["field"] for d in result["differences"]] == ["valid_until", "items[1].species"]
 
+    history = await registry.client.get(f"/v1/permits/{permit['id']}/history", headers=MA_KE)
+    checks = [e for e in history.json()["entries"] if e["action"] == "qr_checked"]
+    assert [
+        (e["client_id"], e["details"]["verdict"], e["details"]["differences"]) for e in checks
+    ] == [
+        ("sw-ke", "altered", ["items[0].quantity"]),
+        ("sw-ke", "altered", ["valid_until", "items[1].species"]),
+    ]
+
 
 async def test_a_token_signed_by_another_key_fails(
     registry: Registry, export_permit: PermitFactory

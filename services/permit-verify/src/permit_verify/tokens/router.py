@@ -63,8 +63,12 @@ async def get_qr(
     summary="Check a scanned permit token: signature, the registry's permit, its status now",
 )
 async def verify_token(
-    body: TokenIn, session: SessionDep, _: TokenChecker, signer: SignerDep
+    body: TokenIn, session: SessionDep, caller: TokenChecker, signer: SignerDep
 ) -> TokenCheckOut:
     return await service.verify_token(
-        session=session, token=body.token, signer=signer, today=datetime.now(UTC).date()
+        session=session,
+        token=body.token,
+        signer=signer,
+        caller=caller,
+        today=datetime.now(UTC).date(),
     )

@@ -3,10 +3,13 @@ issuing country's keys and the registry."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from pangolin_core.identity import Caller
+from permit_verify.audit import repository as audit
+from permit_verify.audit.schemas import AuditAction
 from permit_verify.permits import repository
 from permit_verify.permits.schemas import PermitStatus
 from permit_verify.permits.service import permit_out
@@ -34,8 +37,10 @@ async def permit_token(*, session: AsyncSession, permit_id: str, signer: PermitS
 
 
 async def verify_token(
-    *, session: AsyncSession, token: str, signer: PermitSigner, today: date
+    *, session: AsyncSession, token: str, signer: PermitSigner, caller: Caller, today: date
 ) -> TokenCheckOut:
+    """Check a scanned token; a check of a registered permit goes into its audit trail
+    (who checked, the verdict, the fields that differed: a forged copy in circulation)."""
     try:
         _, claims = read_token(token)
     except MalformedToken as exc:
@@ -72,6 +77,18 @@ async def verify_token(
             + "differs from the registry: "
             + ", ".join(d.field for d in differences)
         )
+    await audit.record(
+        session,
+        permit_id=permit.id,
+        action=AuditAction.QR_CHECKED,
+        caller=caller,
+        at=datetime.now(UTC),
+        details={
+            "verdict": verdict.value,
+            "key_id": signature.key_id,
+            "differences": [d.field for d in differences],
+        },
+    )
     return TokenCheckOut(
         verdict=verdict,
         valid=valid,
