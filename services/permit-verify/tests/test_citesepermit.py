@@ -518,6 +518,26 @@ async def epix_registry(database_url: str, nats_url: str) -> AsyncIterator[Regis
 XML = {"content-type": "application/xml"}
 
 
+@pytest.mark.parametrize("code", ["FR", "XAA", "xb", "QA", "1X"])
+def test_only_user_assigned_codes_may_be_added_to_the_country_list(code: str) -> None:
+    with pytest.raises(ValueError, match="user-assigned"):
+        PermitVerifySettings(extra_country_codes=[code])
+    assert PermitVerifySettings(extra_country_codes=["XB", "QM", "ZZ", "AA"]).extra_country_codes
+
+
+async def test_an_idempotent_xml_post_replays_its_first_answer(epix_registry: Registry) -> None:
+    headers = {**MA_XA, **XML, "Idempotency-Key": "epix-1"}
+    first = await epix_registry.client.post(
+        "/v1/permits", content=V2_SAMPLE.read_bytes(), headers=headers
+    )
+    again = await epix_registry.client.post(
+        "/v1/permits", content=V1_SAMPLE.read_bytes(), headers=headers
+    )
+    assert first.status_code == again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
+    assert await epix_registry.count("permit") == 1
+
+
 async def test_the_epix_v2_message_imports_and_exports_back_with_every_box_equal(
     epix_registry: Registry,
 ) -> None:
