@@ -201,6 +201,26 @@ async def test_a_tampered_token_fails_and_names_the_field(
     ]
 
 
+async def test_a_token_with_odd_items_is_altered_not_a_crash(
+    registry: Registry, export_permit: PermitFactory
+) -> None:
+    permit = await issued(registry, two_items(export_permit))
+    token = await token_of(registry, permit["id"])
+
+    def odd(claims: dict[str, Any]) -> None:
+        claims["i"] = [[["A"], {"x": 1}, "1e999999999", 7], "B", None]
+
+    result = await check(registry, with_claims(token, odd))
+    assert (result["verdict"], result["valid"]) == ("altered", False)
+    assert [d["field"] for d in result["differences"]] == [
+        "items[0]",
+        "items[1]",
+        'items[["A"]]',
+        "items[null]",
+        "items[null]",
+    ]
+
+
 async def test_a_token_signed_by_another_key_fails(
     registry: Registry, export_permit: PermitFactory
 ) -> None:
@@ -247,7 +267,16 @@ async def test_a_token_signed_by_another_key_fails(
 
 
 async def test_malformed_tokens_are_answered_not_crashed(registry: Registry) -> None:
-    for token in ("not-a-token", "a.b.c", f"{_b64(b'[]')}.{_b64(b'{}')}.x"):
+    header = _b64(b'{"alg":"EdDSA"}')
+    nul = _b64(json.dumps({"c": "KE", "n": "KE/1\u0000"}).encode())
+    country = _b64(json.dumps({"c": "Kenya", "n": "KE/1"}).encode())
+    for token in (
+        "not-a-token",
+        "a.b.c",
+        f"{_b64(b'[]')}.{_b64(b'{}')}.x",
+        f"{header}.{nul}.x",
+        f"{header}.{country}.x",
+    ):
         result = await check(registry, token)
         assert (result["verdict"], result["valid"]) == ("malformed", False)
     too_long = await registry.client.post(

@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import jwt
@@ -83,7 +83,7 @@ def _decimal_box(value: Any) -> Any:
         return value
     try:
         return str(plain(Decimal(str(value))))
-    except InvalidOperation:
+    except ArithmeticError:  # InvalidOperation, and Overflow for 1e999999999
         return value
 
 

@@ -23,9 +23,10 @@ import base64
 import hashlib
 import io
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import jwt
@@ -85,6 +86,10 @@ def token_payload(claims: Mapping[str, Any]) -> bytes:
     return canonical_json(claims)
 
 
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_NUMBER = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
+
+
 class MalformedToken(ValueError):
     """Not a compact JWS with a JSON object payload."""
 
@@ -105,8 +110,11 @@ def read_token(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
         raise MalformedToken(f"the token does not decode: {exc}") from exc
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise MalformedToken("the token's header and payload must be JSON objects")
-    if not isinstance(claims.get("c"), str) or not isinstance(claims.get("n"), str):
-        raise MalformedToken("the token names no issuing country (c) and number (n)")
+    country, number = claims.get("c"), claims.get("n")
+    if not isinstance(country, str) or not _COUNTRY.fullmatch(country):
+        raise MalformedToken("the token names no issuing country (c: two capitals)")
+    if not isinstance(number, str) or not _NUMBER.fullmatch(number):
+        raise MalformedToken("the token names no permit number (n: 1-64 printable characters)")
     return header, claims
 
 
@@ -145,7 +153,7 @@ def _quantity(value: Any) -> Any:
     # "5", 5 and "5.0" are one quantity, as in the permit's own signature check.
     try:
         return str(plain(Decimal(str(value))))
-    except (InvalidOperation, ValueError):
+    except (ArithmeticError, ValueError):  # InvalidOperation, Overflow (1e999999999)
         return value
 
 
@@ -155,6 +163,8 @@ def _items(raw: Any) -> list[dict[str, Any]]:
         values = list(entry) if isinstance(entry, list) else []
         values += [None] * (len(ITEM_FIELDS) - len(values))
         item = dict(zip(ITEM_FIELDS, values, strict=False))
+        if not isinstance(item["item_id"], str):  # a forged token may put anything there
+            item["item_id"] = json.dumps(item["item_id"])
         item["quantity"] = _quantity(item["quantity"])
         out.append(item)
     return out
