@@ -803,14 +803,14 @@ def to_citesepermit(permit: PermitOut, details: Mapping[str, Any] | None = None)
             writer.add(
                 writer.add(element, "PhysicalLogisticsShippingMarks"), "Marking", kept.get("marks")
             )
-        if item.origin_country:
-            origin = writer.add(element, "OriginTradeCountry")
-            writer.add(origin, "ID", item.origin_country)
-            writer.maybe(origin, "Name", kept.get("origin_country_name"))
-        if kept.get("reexport_country"):
-            last = writer.add(element, "ExportTradeCountry")
-            writer.add(last, "ID", kept.get("reexport_country"))
-            writer.maybe(last, "Name", kept.get("reexport_country_name"))
+        for tag, country_id, country_name in (
+            ("OriginTradeCountry", item.origin_country, kept.get("origin_country_name")),
+            ("ExportTradeCountry", kept.get("reexport_country"), kept.get("reexport_country_name")),
+        ):
+            if country_id or country_name:
+                trade_country = writer.add(element, tag)
+                writer.maybe(trade_country, "ID", country_id)
+                writer.maybe(trade_country, "Name", country_name)
         for type_code, number, issued in (
             ("861", item.origin_permit, kept.get("origin_permit_date")),
             ("811", item.reexport_certificate, kept.get("reexport_certificate_date")),
