@@ -76,6 +76,7 @@ class Wired:
     client: httpx.AsyncClient
     credentials: IssuedCredentials
     spans: InMemorySpanExporter
+    ma_credentials: IssuedCredentials
 
     @property
     def key(self) -> dict[str, str]:
@@ -101,7 +102,11 @@ async def wired(recorder: Recorder, nats_url: str, tmp_path: Path) -> AsyncItera
                 session=session,
                 spec=NewClient(name="ke-sw", country="KE", roles=["single_window"]),
             )
-        yield Wired(client, credentials, spans)
+            ma_credentials = await create_client(
+                session=session,
+                spec=NewClient(name="ke-ma", country="KE", roles=["management_authority"]),
+            )
+        yield Wired(client, credentials, spans, ma_credentials)
 
 
 async def test_the_service_gets_the_signed_identity_and_none_of_the_partners_secrets(
@@ -185,3 +190,25 @@ async def test_only_idempotent_calls_are_retried_after_a_connection_error(
     assert write.status_code == 502  # a POST may have been applied: never sent twice
     assert write.json()["code"] == "upstream_unreachable"
     assert len(recorder.requests) == 3
+
+
+async def test_a_citesepermit_xml_post_and_an_xml_accept_reach_permit_verify_as_sent(
+    wired: Wired, recorder: Recorder
+) -> None:
+    ma = {"X-API-Key": wired.ma_credentials.api_key}
+    message = b'<?xml version="1.0"?><CITESEPermit xmlns="urn:x">\xc3\xa9</CITESEPermit>'
+    for content_type in ("application/xml", "text/xml; charset=utf-8"):
+        posted = await wired.client.post(
+            "/v1/permits", content=message, headers={**ma, "Content-Type": content_type}
+        )
+        assert posted.status_code == 200, posted.text  # the recorder's answer
+        assert recorder.bodies[-1] == message
+        assert recorder.requests[-1].headers["Content-Type"] == content_type
+    read = await wired.client.get("/v1/permits/p-1", headers={**ma, "Accept": "application/xml"})
+    assert read.status_code == 200
+    assert recorder.requests[-1].headers["Accept"] == "application/xml"
+    # Other permit routes still take JSON only.
+    refused = await wired.client.post(
+        "/v1/permits/p-1/status", content=message, headers={**ma, "Content-Type": "application/xml"}
+    )
+    assert refused.status_code == 415

@@ -93,3 +93,16 @@ def test_roles_reach_what_the_design_says(
     rule = routes.match(method, path)
     assert rule is not None
     assert any(scope_grants(g, w) for g in ROLE_SCOPES[role] for w in rule.scopes) is allowed
+
+
+def test_permits_are_posted_as_json_or_citesepermit_xml_and_qr_tokens_are_routed() -> None:
+    issue = routes.match("POST", "/v1/permits")
+    assert issue is not None
+    assert issue.content_types == {"application/json", "application/xml", "text/xml"}
+    endorse = routes.match("POST", "/v1/permits/p-1/endorsements")
+    assert endorse is not None and endorse.content_types == {"application/json"}
+    verify_token = routes.match("POST", "/v1/permits/verify-token")
+    assert verify_token is not None
+    assert verify_token.scopes == {"permits:verify", "permits:read", "permits:lookup"}
+    qr = routes.match("GET", "/v1/permits/p-1/qr")
+    assert qr is not None and "permits:read" in qr.scopes

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from pangolin_core.contracts.cites_codes import read_code_lists
+from pangolin_core.contracts.cites_codes import Code, CodeListName, CodeLists, read_code_lists
 from pangolin_core.service import ServiceDefinition, ServiceRuntime, create_service_app
 from pangolin_core.telemetry import Telemetry
 from permit_verify.audit.router import router as audit_router
@@ -17,15 +17,30 @@ from permit_verify.endorsements.router import router as endorsements_router
 from permit_verify.permits.router import router as permits_router
 from permit_verify.permits.signing import PermitSigner
 from permit_verify.settings import PermitVerifySettings
+from permit_verify.tokens.router import router as tokens_router
 
 
 @asynccontextmanager
 async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
     settings = runtime.settings
     assert isinstance(settings, PermitVerifySettings)
-    runtime.extras[CODE_LISTS] = read_code_lists()
+    runtime.extras[CODE_LISTS] = with_extra_countries(
+        read_code_lists(), settings.extra_country_codes
+    )
     runtime.extras[SIGNER] = PermitSigner(settings)
     yield
+
+
+def with_extra_countries(codes: CodeLists, extra: list[str]) -> CodeLists:
+    """The CITES lists plus the user-assigned country codes the settings allow."""
+    if not extra:
+        return codes
+    lists = {name: dict(entries) for name, entries in codes.lists.items()}
+    for code in extra:
+        lists[CodeListName.COUNTRIES].setdefault(
+            code, Code(code, "user-assigned (settings)", non_iso=True)
+        )
+    return CodeLists(lists)
 
 
 DEFINITION = ServiceDefinition(
@@ -37,7 +52,7 @@ DEFINITION = ServiceDefinition(
     ),
     migrations=Path(__file__).parent / "migrations",
     # permits first: its `/jwks/{country}` must win over `/{permit_id}/...` routes.
-    routers=[permits_router, endorsements_router, audit_router],
+    routers=[permits_router, tokens_router, endorsements_router, audit_router],
     lifespan=lifespan,
 )
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from pangolin_core.errors import Conflict, DependencyUnavailable, Forbidden, InvalidInput
+from pangolin_core.errors import (
+    Conflict,
+    DependencyUnavailable,
+    Forbidden,
+    InvalidInput,
+    PangolinError,
+)
 
 
 class NotIssuingCountry(Forbidden):
@@ -37,3 +43,11 @@ class IdempotencyKeyReused(InvalidInput):
 
 class NoSigningKey(DependencyUnavailable):
     code, title = "no_signing_key", "No permit signing key for the country"
+
+
+class NotAcceptable(PangolinError):
+    status, code, title = 406, "not_acceptable", "No representation matches Accept"
+
+
+class UnsupportedMediaType(PangolinError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported request body type"

@@ -19,6 +19,13 @@ MC4CAQAwBQYDK2VwBCIEIBud3a1QebRz1UQmcNCNWHEoNTOWDyP3E8Mr+8cOKh7L
 """
 
 
+def is_user_assigned_country_code(code: str) -> bool:
+    """ISO 3166-1 keeps AA, QM-QZ, XA-XZ and ZZ for users: never a real country."""
+    if len(code) != 2 or not code.isascii() or not code.isupper() or not code.isalpha():
+        return False
+    return code in ("AA", "ZZ") or code[0] == "X" or (code[0] == "Q" and code[1] >= "M")
+
+
 class PermitVerifySettings(ServiceSettings):
     service_name: ClassVar[str] = "permit-verify"
     model_config = SettingsConfigDict(
@@ -31,6 +38,10 @@ class PermitVerifySettings(ServiceSettings):
     # Country -> public keys (PEM) of retired signing keys: still published in the JWKS, so
     # permits signed before a rotation keep verifying.
     permit_retired_public_keys: dict[str, list[str]] = Field(default_factory=dict)
+    # Country codes accepted besides the CITES list: ISO 3166-1 user-assigned codes only
+    # (AA, QM-QZ, XA-XZ, ZZ), as EPIX test exchanges use for fictitious countries (the
+    # CITESEPermit sample's importer is XB, "Wonderland"). Empty in real deployments.
+    extra_country_codes: list[str] = Field(default_factory=list)
 
     @field_validator("permit_signing_keys")
     @classmethod
@@ -56,6 +67,14 @@ class PermitVerifySettings(ServiceSettings):
                 if not isinstance(key, Ed25519PublicKey):
                     raise ValueError(f"a retired key of {country} is not an Ed25519 key")
         return keys
+
+    @field_validator("extra_country_codes")
+    @classmethod
+    def _user_assigned_codes(cls, codes: list[str]) -> list[str]:
+        for code in codes:
+            if not is_user_assigned_country_code(code):
+                raise ValueError(f"{code!r} is not an ISO 3166-1 user-assigned code")
+        return codes
 
     @property
     def dev_signing_key_allowed(self) -> bool:

@@ -13,6 +13,7 @@ class AuditAction(StrEnum):
     ISSUED = "issued"
     STATUS_CHANGED = "status_changed"
     ENDORSED = "endorsed"
+    QR_CHECKED = "qr_checked"  # a scanned QR token checked against the registry
 
 
 class AuditEntryOut(BaseModel):

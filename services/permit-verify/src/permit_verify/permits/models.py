@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field
@@ -37,6 +38,11 @@ class Permit(PermitVerifyTable, table=True):
     purpose: str = Field(max_length=1)
     special_conditions: str | None = Field(default=None, sa_type=sa.Text)
     status: str = Field(max_length=20, index=True)
+    # What an imported CITESEPermit message carried beyond the JSON boxes (date-times,
+    # address lines, common names, last re-export country, quota figures...), kept to give
+    # the message back box for box (`permit_verify.epix.citesepermit.ExchangeDetails`).
+    # Not signed: the signature covers the boxes of the JSON contract.
+    exchange_details: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     signature: str = Field(sa_type=sa.Text)
     signing_key_id: str = Field(max_length=16)
     version: int = 1

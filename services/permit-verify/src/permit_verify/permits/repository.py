@@ -40,6 +40,13 @@ async def items_of(session: AsyncSession, permit_id: str) -> Sequence[PermitItem
     return (await session.exec(query)).all()
 
 
+async def find_by_number(
+    session: AsyncSession, *, issuing_country: str, number: str
+) -> Permit | None:
+    query = select(Permit).where(Permit.issuing_country == issuing_country, Permit.number == number)
+    return (await session.exec(query)).first()
+
+
 async def number_taken(session: AsyncSession, *, issuing_country: str, number: str) -> bool:
     query = select(Permit.id).where(
         Permit.issuing_country == issuing_country, Permit.number == number

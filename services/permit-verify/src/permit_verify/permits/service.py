@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 from uuid import uuid4
 
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +23,7 @@ from pangolin_core.identity import Caller
 from pangolin_core.messaging.outbox import enqueue
 from permit_verify.audit import repository as audit
 from permit_verify.audit.schemas import AuditAction
+from permit_verify.epix.citesepermit import to_citesepermit
 from permit_verify.errors import NotIssuingCountry, PermitNumberTaken, PermitStatusFinal
 from permit_verify.permits import repository
 from permit_verify.permits.models import Permit, PermitItem
@@ -126,7 +128,10 @@ async def issue(
     signer: PermitSigner,
     codes: CodeLists,
     today: date,
+    exchange_details: dict[str, Any] | None = None,
 ) -> PermitOut:
+    """Issue (or back-fill) a permit; `exchange_details` are what an imported CITESEPermit
+    message carried beyond the JSON boxes."""
     require_issuing_country(caller, request.issuing_country)
     problems = issue_problems(request, codes=codes, today=today)
     if problems:
@@ -159,6 +164,7 @@ async def issue(
         purpose=request.purpose,
         special_conditions=request.special_conditions,
         status=PermitStatus.VALID.value,
+        exchange_details=exchange_details,
         signature=signature,
         signing_key_id=key_id,
         version=1,
@@ -232,6 +238,13 @@ async def issue(
 async def read(*, session: AsyncSession, permit_id: str) -> PermitOut:
     permit = await repository.get(session, permit_id)
     return permit_out(permit, await repository.items_of(session, permit_id))
+
+
+async def read_as_citesepermit(*, session: AsyncSession, permit_id: str) -> bytes:
+    """The permit as a CITESEPermit v2 message (with what its own message carried)."""
+    permit = await repository.get(session, permit_id)
+    out = permit_out(permit, await repository.items_of(session, permit_id))
+    return to_citesepermit(out, permit.exchange_details)
 
 
 async def change_status(

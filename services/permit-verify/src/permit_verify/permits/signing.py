@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import jwt
@@ -83,7 +83,7 @@ def _decimal_box(value: Any) -> Any:
         return value
     try:
         return str(plain(Decimal(str(value))))
-    except InvalidOperation:
+    except ArithmeticError:  # InvalidOperation, and Overflow for 1e999999999
         return value
 
 
@@ -154,12 +154,20 @@ class PermitSigner:
 
     def sign(self, country: str, document: Mapping[str, Any]) -> tuple[str, str]:
         """The compact JWS over the document's canonical boxes, and the key id."""
+        return self.sign_payload(
+            country, canonical_json(canonical_boxes(document)), typ=JWS_TYPE, ctry=country
+        )
+
+    def sign_payload(
+        self, country: str, payload: bytes, *, typ: str, **headers: str
+    ) -> tuple[str, str]:
+        """A compact JWS over `payload` with `country`'s key, and the key id."""
         key = self.key_for(country)
         token = jwt.PyJWS().encode(
-            canonical_json(canonical_boxes(document)),
+            payload,
             key.private_key,
             algorithm=ALGORITHM,
-            headers={"kid": key.key_id, "typ": JWS_TYPE, "ctry": country},
+            headers={"kid": key.key_id, "typ": typ, **headers},
         )
         return token, key.key_id
 

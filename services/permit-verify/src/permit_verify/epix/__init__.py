@@ -1,0 +1,1 @@
+"""CITESEPermit XML (EPIX) in and out, and the compact signed tokens of QR codes."""

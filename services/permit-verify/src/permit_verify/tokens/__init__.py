@@ -1,0 +1,1 @@
+"""Compact signed tokens of permits for QR codes, and checking scanned ones."""
