@@ -9,7 +9,6 @@ the token endpoint finds its `tokens` (the `TokenService`) and `directory`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Literal, cast
@@ -25,7 +24,7 @@ from gateway.settings import GatewaySettings, RatePolicy
 from gateway.tokens.keys import TokenKeys
 from gateway.tokens.service import InvalidToken, TokenService
 from pangolin_core.errors import Unauthenticated
-from pangolin_core.service import ServiceRuntime
+from pangolin_core.service import ServiceRuntime, background_task
 
 AUTHENTICATOR = "gateway_authenticator"  # the key in `runtime.extras`
 REALM = 'Bearer realm="pangolin"'
@@ -182,13 +181,10 @@ async def open_authenticator(runtime: ServiceRuntime) -> AsyncIterator[ClientAut
         directory=directory, tokens=tokens, role_rate_limits=settings.role_rate_limits
     )
     runtime.extras[AUTHENTICATOR] = authenticator
-    refresher = asyncio.create_task(directory.run(), name="gateway-client-refresh")
     try:
-        yield authenticator
+        async with background_task(directory.run(), name="gateway-client-refresh"):
+            yield authenticator
     finally:
-        refresher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await refresher
         runtime.extras.pop(AUTHENTICATOR, None)
 
 

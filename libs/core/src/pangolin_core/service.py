@@ -67,6 +67,19 @@ Seed = Callable[[ServiceSettings], Coroutine[Any, Any, str]]
 Readiness = Callable[[ServiceRuntime], Coroutine[Any, Any, dict[str, Any]]]
 
 
+@asynccontextmanager
+async def background_task(work: Coroutine[Any, Any, None], *, name: str) -> AsyncIterator[None]:
+    """Run `work` as a task for the duration of the block (a lifespan's refresher or
+    schedule); on exit it is cancelled and awaited, so nothing outlives the app."""
+    task = asyncio.create_task(work, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 @dataclass(frozen=True)
 class ServiceDefinition:
     name: str

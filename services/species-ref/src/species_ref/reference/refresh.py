@@ -14,7 +14,7 @@ from typing import Protocol
 
 import structlog
 
-from pangolin_core.service import ServiceRuntime
+from pangolin_core.service import ServiceRuntime, background_task
 from species_ref.reference.revision import current_revision
 from species_ref.reference.snapshot import SNAPSHOT_KEY, current_snapshot, load_snapshot
 
@@ -105,10 +105,5 @@ async def reference_snapshot(runtime: ServiceRuntime, *, interval: float) -> Asy
     _exempt_from_gc()
     refresher = ReferenceRefresher(runtime=runtime, interval=interval)
     runtime.extras[REFRESHER_KEY] = refresher
-    task = asyncio.create_task(refresher.run(), name="reference-refresher")
-    try:
+    async with background_task(refresher.run(), name="reference-refresher"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import structlog
 
-from pangolin_core.service import ServiceRuntime
+from pangolin_core.service import ServiceRuntime, background_task
 from species_ref.reference.refresh import reference_changed
 from species_ref.settings import SpeciesRefSettings
 from species_ref.speciesplus.client import SpeciesPlusClient
@@ -53,8 +53,11 @@ class SyncSchedule:
         return result
 
     async def _wait(self, seconds: float) -> None:
+        # Not `wait_for`: on 3.11 a cancel that lands as the event is set is swallowed by it
+        # (see `reference.refresh`), and shutdown would wait for the next run.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
         self._wake.clear()
 
     async def run(self) -> None:
@@ -79,11 +82,8 @@ async def speciesplus_schedule(
     async with SpeciesPlusClient.from_settings(settings) as client:
         schedule = SyncSchedule(runtime=runtime, settings=settings, client=client)
         runtime.extras[SCHEDULE_KEY] = schedule
-        task = asyncio.create_task(schedule.run(), name="speciesplus-sync")
         try:
-            yield
+            async with background_task(schedule.run(), name="speciesplus-sync"):
+                yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             runtime.extras.pop(SCHEDULE_KEY, None)
