@@ -17,6 +17,7 @@ from permit_verify.endorsements.router import router as endorsements_router
 from permit_verify.permits.router import router as permits_router
 from permit_verify.permits.signing import PermitSigner
 from permit_verify.settings import PermitVerifySettings
+from permit_verify.verifications.router import router as verifications_router
 
 
 @asynccontextmanager
@@ -37,7 +38,7 @@ DEFINITION = ServiceDefinition(
     ),
     migrations=Path(__file__).parent / "migrations",
     # permits first: its `/jwks/{country}` must win over `/{permit_id}/...` routes.
-    routers=[permits_router, endorsements_router, audit_router],
+    routers=[permits_router, endorsements_router, audit_router, verifications_router],
     lifespan=lifespan,
 )
 

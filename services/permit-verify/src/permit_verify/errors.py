@@ -37,3 +37,13 @@ class IdempotencyKeyReused(InvalidInput):
 
 class NoSigningKey(DependencyUnavailable):
     code, title = "no_signing_key", "No permit signing key for the country"
+
+
+class DeclarationChanged(Conflict):
+    """A declaration id already verified with another body: a correction needs a new id."""
+
+    code, title = "declaration_changed", "Declaration id already verified with other content"
+
+
+class VerificationInProgress(Conflict):
+    code, title = "verification_in_progress", "The declaration is being verified"

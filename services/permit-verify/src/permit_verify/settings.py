@@ -31,6 +31,11 @@ class PermitVerifySettings(ServiceSettings):
     # Country -> public keys (PEM) of retired signing keys: still published in the JWKS, so
     # permits signed before a rotation keep verifying.
     permit_retired_public_keys: dict[str, list[str]] = Field(default_factory=dict)
+    # How long a verification waits for species-ref (`species.rpc.status`, one batch per
+    # declaration) and for risk-score (`risk.rpc.assess`) before it answers without them,
+    # with SPECIES_UNAVAILABLE / RISK_UNAVAILABLE findings.
+    species_rpc_timeout: float = Field(1.0, gt=0, le=30)
+    risk_rpc_timeout: float = Field(0.5, gt=0, le=30)
 
     @field_validator("permit_signing_keys")
     @classmethod
