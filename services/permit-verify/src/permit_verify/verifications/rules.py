@@ -519,10 +519,10 @@ def _species_findings(declaration: Declaration, facts: LineFacts, at: str) -> li
         )
         if quota.quota == 0 or (units_fit and line.quantity > quota.quota):
             message = (
-                f"the {quota.start_date.year} export quota of"
-                f" {quota.country or 'every country'} for {quota.taxon.name or status.full_name}"
-                f" is {quota.quota}; {line.quantity} declared"
-                " (quantities already exported under it are not counted yet)"
+                f"the export quota of {quota.country or 'every country'} for"
+                f" {quota.taxon.name or status.full_name} in force since {quota.start_date}"
+                f" is {quota.quota}; {line.quantity} declared (quantities already exported"
+                " under it are not counted yet)"
             )
             out.append(
                 _finding(
@@ -546,25 +546,26 @@ def _species_findings(declaration: Declaration, facts: LineFacts, at: str) -> li
             " its import needs an import permit"
         )
         out.append(_finding(Code.IMPORT_PERMIT_MISSING, "error", message, f"{at}.import_permit"))
-    if status.appendix is not None:
+    if status.appendix is not None and any(
+        problem["type"] == "purpose_not_allowed"
         for problem in appendix_problems(
             appendix=status.appendix,
             source=line.source,
             purpose=line.purpose,
             document=PermitType.EXPORT,
             at=at,
-        ):
-            if problem["type"] == "purpose_not_allowed":
-                out.append(
-                    _finding(
-                        Code.PURPOSE_NOT_ALLOWED,
-                        "error",
-                        problem["message"],
-                        f"{at}.purpose",
-                        None,
-                        line.purpose,
-                    )
-                )
+        )
+    ):
+        message = (
+            f"{status.full_name} is in Appendix {status.appendix} on {status.as_of}: specimens"
+            f" of source {line.source} may not be traded for primarily commercial purposes"
+            f" ({line.purpose}, Art. III)"
+        )
+        out.append(
+            _finding(
+                Code.PURPOSE_NOT_ALLOWED, "error", message, f"{at}.purpose", None, line.purpose
+            )
+        )
     return out
 
 
