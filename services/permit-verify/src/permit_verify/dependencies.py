@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import Depends, Path, Request
 
 from pangolin_core.contracts.cites_codes import CodeLists
+from pangolin_core.db import Database, database_of
 from pangolin_core.messaging.rpc import RpcClient
 from permit_verify.permits.signing import PermitSigner
 from permit_verify.settings import PermitVerifySettings
@@ -40,6 +41,8 @@ async def service_settings(request: Request) -> PermitVerifySettings:
 CodeListsDep = Annotated[CodeLists, Depends(code_lists)]
 SignerDep = Annotated[PermitSigner, Depends(permit_signer)]
 RpcDep = Annotated[RpcClient, Depends(rpc_client)]
+# The engine itself, for read-only work outside the request's unit of work.
+DatabaseDep = Annotated[Database, Depends(database_of)]
 SettingsDep = Annotated[PermitVerifySettings, Depends(service_settings)]
 
 # A permit in a path: `/{permit_id:uuid}` matches ids only, so the registry's other paths

@@ -10,7 +10,13 @@ from fastapi import APIRouter, Depends, Path
 from pangolin_core.contracts.permits import Declaration
 from pangolin_core.db import SessionDep
 from pangolin_core.identity import Caller, requires_any_scope, requires_scope
-from permit_verify.dependencies import CodeListsDep, RpcDep, SettingsDep, SignerDep
+from permit_verify.dependencies import (
+    CodeListsDep,
+    DatabaseDep,
+    RpcDep,
+    SettingsDep,
+    SignerDep,
+)
 from permit_verify.verifications import service
 from permit_verify.verifications.schemas import VerificationOut
 
@@ -31,6 +37,7 @@ VerificationId = Annotated[UUID, Path(description="The verification's id")]
 async def verify_declaration(
     body: Declaration,
     session: SessionDep,
+    db: DatabaseDep,
     caller: Verifier,
     codes: CodeListsDep,
     signer: SignerDep,
@@ -39,6 +46,7 @@ async def verify_declaration(
 ) -> VerificationOut:
     return await service.verify(
         session=session,
+        db=db,
         declaration=body,
         caller=caller,
         codes=codes,

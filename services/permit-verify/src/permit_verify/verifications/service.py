@@ -6,6 +6,10 @@ one for the other declarations that presented them, one `species.rpc.status` bat
 declared species and the permit items' species. A dependency that does not answer becomes a
 finding (SPECIES_UNAVAILABLE, RISK_UNAVAILABLE), never a 500. The answer is stored with the
 declaration id: a replay returns it as first given. Services never commit.
+
+The facts are read in a read-only session and the NATS calls are made outside any
+transaction: only the store takes the request's unit of work, so on SQLite the write lock is
+held for an insert, not for a round trip to species-ref and risk-score.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from pangolin_core.contracts.species import (
     StatusRequest,
     StatusResponse,
 )
+from pangolin_core.db import Database
 from pangolin_core.errors import InvalidInput, NotFound, PangolinError
 from pangolin_core.identity import Caller
 from pangolin_core.messaging.outbox import enqueue
@@ -157,6 +162,7 @@ async def _replay(
 async def verify(
     *,
     session: AsyncSession,
+    db: Database,
     declaration: Declaration,
     caller: Caller,
     codes: CodeLists,
@@ -173,28 +179,29 @@ async def verify(
             errors=problems,
         )
     print_ = fingerprint(declaration)
-    replayed = await _replay(session, declaration, print_)
-    if replayed is not None:
-        return replayed
-
     references = {
         (ref.issuing_country, ref.number)
         for line in declaration.lines
         for ref in (line.permit, line.import_permit)
         if ref is not None
     }
-    found = await repository.permits_by_reference(session, references)
-    permits: dict[tuple[str, str], PermitOut] = {
-        key: permit_out(permit, items) for key, (permit, items) in found.items()
-    }
-    presented = {
-        permits[(line.permit.issuing_country, line.permit.number)].id
-        for line in declaration.lines
-        if line.permit is not None and (line.permit.issuing_country, line.permit.number) in permits
-    }
-    others = await repository.other_declarations(
-        session, permit_ids=presented, declaration_id=declaration.declaration_id
-    )
+    async with db.session(write=False) as reader:
+        replayed = await _replay(reader, declaration, print_)
+        if replayed is not None:
+            return replayed
+        found = await repository.permits_by_reference(reader, references)
+        permits: dict[tuple[str, str], PermitOut] = {
+            key: permit_out(permit, items) for key, (permit, items) in found.items()
+        }
+        presented = {
+            permits[(line.permit.issuing_country, line.permit.number)].id
+            for line in declaration.lines
+            if line.permit is not None
+            and (line.permit.issuing_country, line.permit.number) in permits
+        }
+        others = await repository.other_declarations(
+            reader, permit_ids=presented, declaration_id=declaration.declaration_id
+        )
     item_species = sorted({item.species for permit in permits.values() for item in permit.items})
     statuses = await species_statuses(
         rpc=rpc, queries=status_queries(declaration, item_species), timeout=species_timeout
@@ -253,8 +260,7 @@ async def verify(
         risk=risk,
         verified_at=now,
     )
-    await _store(session, declaration, out, print_, caller)
-    return out
+    return await _store(session, declaration, out, print_, caller)
 
 
 async def _store(
@@ -263,7 +269,13 @@ async def _store(
     out: VerificationOut,
     print_: str,
     caller: Caller,
-) -> None:
+) -> VerificationOut:
+    """Store the answer and its event; or, when a concurrent request stored this declaration
+    first, answer that one (on SQLite it is seen under the write lock; on PostgreSQL the
+    unique index makes the insert wait for it, and the savepoint keeps this transaction)."""
+    replayed = await _replay(session, declaration, print_)
+    if replayed is not None:
+        return replayed
     verification = Verification(
         id=out.verification_id,
         declaration_id=out.declaration_id,
@@ -285,9 +297,12 @@ async def _store(
         if line.permit_id is not None
     ]
     try:
-        await repository.add(session, verification, presented)
+        async with session.begin_nested():
+            await repository.add(session, verification, presented)
     except IntegrityError as exc:
-        # PostgreSQL: another request stored this declaration since the replay check.
+        replayed = await _replay(session, declaration, print_)
+        if replayed is not None:
+            return replayed
         raise VerificationInProgress(
             f"Declaration {declaration.declaration_id} was verified by a concurrent request:"
             " send it again to get that result."
@@ -315,6 +330,7 @@ async def _store(
         verifying_country=caller.country,
     )
     await enqueue(session, event.to_event(source=EVENT_SOURCE, subject=out.verification_id))
+    return out
 
 
 async def read(*, session: AsyncSession, verification_id: str) -> VerificationOut:
