@@ -218,6 +218,8 @@ RE_EXPORT = {"type": "re_export"}
 EXHIBITION = {"type": "travelling_exhibition", "purpose": "Q"}
 ELEPHANT = {"species": "Loxodonta africana", "appendix": "I", "source": "W", "term": "TUS"}
 ELEPHANT_LINE = {"species": "Loxodonta africana", "source": "W", "term": "TUS", "purpose": "S"}
+LEOPARD = {"species": "Panthera pardus", "appendix": "I", "source": "W", "term": "TRO"}
+LEOPARD_LINE = {"species": "Panthera pardus", "source": "W", "term": "TRO", "purpose": "H"}
 ERROR, WARN = "invalid", "discrepancies"
 
 SCENARIOS = [
@@ -459,6 +461,36 @@ SCENARIOS = [
         item={"species": "Melanosuchus niger", "term": "SKI", "source": "W"},
         line={"species": "Melanosuchus niger", "term": "SKI", "source": "W", "quantity": "10"},
     ),
+    one(
+        {"QUOTA_EXCEEDED"},
+        ERROR,
+        "quota_used_up_this_year",
+        country="TZ",
+        permit={"purpose": "H"},
+        item=LEOPARD | {"quantity": "10"},
+        line=LEOPARD_LINE | {"quantity": "10"},
+        # Tanzania's leopard quota is 500 skins and trophies a year: 495 went already.
+        setup=(
+            (
+                "earlier_export",
+                [
+                    base_item(**LEOPARD, quantity="300"),
+                    base_item(**LEOPARD | {"item_id": "B", "term": "SKI", "quantity": "195"}),
+                ],
+            ),
+        ),
+    ),
+    one(
+        set(),
+        "valid",
+        "quota_room_left",
+        country="ZM",
+        permit={"purpose": "H"},
+        item=LEOPARD | {"quantity": "10"},
+        line=LEOPARD_LINE | {"quantity": "10"},
+        # Zambia's is 300: 290 went, 10 more is the whole quota, not above it.
+        setup=(("earlier_export", [base_item(**LEOPARD, quantity="290")]),),
+    ),
     # -- re-exports --
     one(
         {"ORIGIN_REFERENCE_INVALID"},
@@ -623,6 +655,25 @@ async def _setup(
                 "office": "MAIN",
                 "endorsed_on": TODAY.isoformat(),
                 "items": [{"item_id": "A", "quantity": args[0]}],
+            },
+            headers=single_window(country),
+        )
+        assert endorsed.status_code == 201, endorsed.text
+    elif kind == "earlier_export":
+        # Another permit of the country, issued and shipped in full earlier this year.
+        earlier_permit = base_permit(
+            country, f"{country}/2026/E/EARLIER-{declaration['declaration_id']}"
+        )
+        earlier_permit |= {"purpose": "H", "items": args[0]}
+        issued = await permits.post("/v1/permits", json=earlier_permit, headers=ma(country))
+        assert issued.status_code == 201, issued.text
+        endorsed = await permits.post(
+            f"/v1/permits/{issued.json()['id']}/endorsements",
+            json={
+                "declaration_id": earlier,
+                "office": "MAIN",
+                "endorsed_on": TODAY.isoformat(),
+                "items": [{"item_id": i["item_id"], "quantity": i["quantity"]} for i in args[0]],
             },
             headers=single_window(country),
         )

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
+from datetime import date
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from permit_verify.endorsements.models import Endorsement
+from permit_verify.endorsements.models import Endorsement, EndorsementLine
 from permit_verify.permits.models import Permit, PermitItem
+from permit_verify.tables import Quantity
 from permit_verify.verifications.models import Verification, VerificationPermit
-from permit_verify.verifications.rules import OtherDeclaration
+from permit_verify.verifications.rules import ExportedQuantity, OtherDeclaration
 
 
 async def permits_by_reference(
@@ -84,3 +86,38 @@ async def add(
     await session.flush()
     session.add_all(presented)
     await session.flush()
+
+
+# Documents whose endorsements are exports of the issuing country's own specimens (an import
+# permit is the importing country's; a re-export's specimens count against their origin's).
+_NOT_EXPORTS = ("import", "re_export")
+
+
+async def exported_quantities(
+    session: AsyncSession, *, country: str, since: date, until: date
+) -> list[ExportedQuantity]:
+    """What `country`'s permits were endorsed for between the two dates (inclusive), summed
+    per species, term, source, purpose and unit: one round trip."""
+    line: sa.Table = EndorsementLine.__table__  # type: ignore[attr-defined]
+    endorsement: sa.Table = Endorsement.__table__  # type: ignore[attr-defined]
+    item: sa.Table = PermitItem.__table__  # type: ignore[attr-defined]
+    permit: sa.Table = Permit.__table__  # type: ignore[attr-defined]
+    keys = (item.c.species, item.c.term, item.c.source, permit.c.purpose, item.c.unit)
+    query = (
+        sa.select(*keys, sa.func.sum(line.c.quantity, type_=Quantity))
+        .select_from(
+            line.join(endorsement, line.c.endorsement_id == endorsement.c.id)
+            .join(item, line.c.permit_item_id == item.c.id)
+            .join(permit, item.c.permit_id == permit.c.id)
+        )
+        .where(
+            permit.c.issuing_country == country,
+            permit.c.type.not_in(_NOT_EXPORTS),
+            endorsement.c.endorsed_on >= since,
+            endorsement.c.endorsed_on <= until,
+        )
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+    rows = (await session.exec(query)).all()  # type: ignore[call-overload]
+    return [ExportedQuantity(*row) for row in rows]

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -27,7 +28,7 @@ from pangolin_core.contracts.permits import (
     Severity,
     Verdict,
 )
-from pangolin_core.contracts.species import SpeciesStatus
+from pangolin_core.contracts.species import ExportQuota, SpeciesStatus
 from permit_verify.permits.rules import MULTI_USE, appendix_problems
 from permit_verify.permits.schemas import PermitItemOut, PermitOut, PermitStatus, PermitType
 from permit_verify.permits.signing import verify_permit
@@ -131,6 +132,22 @@ class LineFacts:
     taxa: Mapping[str, int | None] = field(default_factory=dict)
     other_declarations: Sequence[OtherDeclaration] = ()
     jwks: Mapping[str, Any] = field(default_factory=dict)
+    # Quota id -> the quantity already exported under it this calendar year; None when it
+    # could not be counted (then a line is compared with the whole quota).
+    quota_used: Mapping[int, Decimal] | None = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExportedQuantity:
+    """What a country exported of one species (term, source, purpose, unit) in a period:
+    the endorsed quantities of the permits it issued."""
+
+    species: str
+    term: str
+    source: str
+    purpose: str
+    unit: str | None
+    quantity: Decimal
 
 
 def _finding(
@@ -513,27 +530,7 @@ def _species_findings(declaration: Declaration, facts: LineFacts, at: str) -> li
         out.append(
             _finding(Code.TRADE_SUSPENDED, "error", message, f"{at}.species", None, status.country)
         )
-    for quota in status.quotas:
-        units_fit = (not quota.units and line.unit is None) or (
-            line.unit is not None and line.unit in quota.units
-        )
-        if quota.quota == 0 or (units_fit and line.quantity > quota.quota):
-            message = (
-                f"the export quota of {quota.country or 'every country'} for"
-                f" {quota.taxon.name or status.full_name} in force since {quota.start_date}"
-                f" is {quota.quota}; {line.quantity} declared (quantities already exported"
-                " under it are not counted yet)"
-            )
-            out.append(
-                _finding(
-                    Code.QUOTA_EXCEEDED,
-                    "error",
-                    message,
-                    f"{at}.quantity",
-                    quota.quota,
-                    line.quantity,
-                )
-            )
+    out += _quota_findings(facts, status, at)
     documents = status.documents
     if (
         declaration.direction == "import"
@@ -566,6 +563,52 @@ def _species_findings(declaration: Declaration, facts: LineFacts, at: str) -> li
                 Code.PURPOSE_NOT_ALLOWED, "error", message, f"{at}.purpose", None, line.purpose
             )
         )
+    return out
+
+
+def quota_counts(quota: ExportQuota, unit: str | None) -> bool:
+    """Whether a quantity in `unit` (None: specimens) counts against the quota: a quota
+    without units counts specimens."""
+    return unit in quota.units if unit is not None else not quota.units
+
+
+def _quota_findings(facts: LineFacts, status: SpeciesStatus, at: str) -> list[Finding]:
+    """A zero quota refuses any quantity; another is exceeded when what was already exported
+    under it this calendar year (`facts.quota_used`) plus the line is above it."""
+    out: list[Finding] = []
+    line = facts.line
+    for quota in status.quotas:
+        whose = (
+            f"the export quota of {quota.country or 'every country'} for"
+            f" {quota.taxon.name or status.full_name} (in force since {quota.start_date})"
+        )
+        if quota.quota == 0:
+            message = f"{whose} is zero: no export"
+            out.append(
+                _finding(Code.QUOTA_EXCEEDED, "error", message, f"{at}.quantity", 0, line.quantity)
+            )
+            continue
+        if not quota_counts(quota, line.unit):
+            continue
+        if facts.quota_used is None:
+            used, counted = Decimal(0), " (what was already exported could not be counted)"
+        else:
+            used, counted = facts.quota_used.get(quota.id, Decimal(0)), ""
+        if used + line.quantity > quota.quota:
+            message = (
+                f"{whose} is {quota.quota} a year; {used} already exported this year under"
+                f" permits of {quota.country or status.country}, {line.quantity} declared{counted}"
+            )
+            out.append(
+                _finding(
+                    Code.QUOTA_EXCEEDED,
+                    "error",
+                    message,
+                    f"{at}.quantity",
+                    quota.quota - used,
+                    line.quantity,
+                )
+            )
     return out
 
 

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from uuid import uuid4
 
 import structlog
@@ -57,6 +59,7 @@ from permit_verify.verifications.rules import (
     declaration_verdict,
     line_findings,
     line_verdict,
+    quota_counts,
 )
 from permit_verify.verifications.schemas import LineResult, VerificationOut
 
@@ -116,6 +119,53 @@ async def species_statuses(
         log.warning("species_ref_answer_short", asked=len(queries), got=len(response.results))
         return None
     return response.results
+
+
+async def _quota_used(
+    *,
+    db: Database,
+    rpc: RpcClient,
+    declaration: Declaration,
+    statuses: Sequence[SpeciesStatus],
+    timeout: float,
+) -> dict[int, Decimal] | None:
+    """Quota id -> what the exporting country already exported under it this calendar year
+    (None: it could not be counted). Only when a line falls under a quota above zero: then
+    one registry query for the country's endorsed quantities since 1 January, and one
+    species-ref batch telling which of them fall under which quota (synonyms and higher
+    taxa included, as species-ref scopes quotas)."""
+    quotas = {q.id for status in statuses for q in status.quotas if q.quota > 0}
+    country = declaration.countries.export
+    if not quotas or declaration.direction == "import" or country is None:
+        return {}
+    on = declaration.declared_on
+    async with db.session(write=False) as reader:
+        exported = await repository.exported_quantities(
+            reader, country=country, since=date(on.year, 1, 1), until=on
+        )
+    if not exported:
+        return {}
+    queries = [
+        StatusQuery(
+            name=e.species,
+            as_of=on,
+            country=country,
+            direction="export",
+            term=e.term,
+            source=e.source,
+            purpose=e.purpose,
+        )
+        for e in exported
+    ]
+    answers = await species_statuses(rpc=rpc, queries=queries, timeout=timeout)
+    if answers is None:
+        return None
+    used: dict[int, Decimal] = defaultdict(Decimal)
+    for export, status in zip(exported, answers, strict=True):
+        for quota in status.quotas:
+            if quota.id in quotas and quota_counts(quota, export.unit):
+                used[quota.id] += export.quantity
+    return dict(used)
 
 
 async def assess_risk(
@@ -212,6 +262,17 @@ async def verify(
         if statuses is not None
         else {}
     )
+    quota_used = (
+        await _quota_used(
+            db=db,
+            rpc=rpc,
+            declaration=declaration,
+            statuses=statuses[:lines_n],
+            timeout=species_timeout,
+        )
+        if statuses is not None
+        else None
+    )
     home = caller.country
     results: list[LineResult] = []
     all_findings: list[Finding] = []
@@ -236,6 +297,7 @@ async def verify(
             taxa=taxa,
             other_declarations=others.get(permit.id, []) if permit is not None else [],
             jwks=signer.jwks(permit.issuing_country) if permit is not None else {},
+            quota_used=quota_used,
         )
         findings = line_findings(declaration, facts, home_country=home)
         all_findings += findings
