@@ -172,15 +172,21 @@ def test_the_item_is_the_same_taxon_preferring_the_same_term() -> None:
 
 
 @pytest.mark.parametrize(
-    ("quota", "units", "quantity", "fires"),
+    ("quota", "units", "quantity", "used", "fires"),
     [
-        ("0", [], "1", True),
-        ("50", [], "60", True),
-        ("100", [], "60", False),
-        ("50", ["KIL"], "60", False),  # another unit: not compared
+        ("0", [], "1", {}, True),
+        ("50", [], "60", {}, True),
+        ("100", [], "60", {}, False),
+        ("100", [], "60", {7: Decimal(40)}, False),  # exactly the quota
+        ("100", [], "60", {7: Decimal(41)}, True),
+        ("100", [], "60", {8: Decimal(99)}, False),  # another quota's use
+        ("100", [], "60", None, False),  # use not counted: the line alone
+        ("50", ["KIL"], "60", {}, False),  # another unit: not compared
     ],
 )
-def test_quotas(quota: str, units: list[str], quantity: str, fires: bool) -> None:
+def test_quotas(
+    quota: str, units: list[str], quantity: str, used: dict[int, Decimal] | None, fires: bool
+) -> None:
     declaration = _declaration(quantity=quantity)
     facts = LineFacts(
         index=0,
@@ -189,6 +195,7 @@ def test_quotas(quota: str, units: list[str], quantity: str, fires: bool) -> Non
         import_permit=None,
         status=_status(quotas=[_quota(quota, units)]),
         species_answered=True,
+        quota_used=used,
     )
     codes = {f.code for f in line_findings(declaration, facts, home_country="KE")}
     # No permit on the line: a listed species needs one.
