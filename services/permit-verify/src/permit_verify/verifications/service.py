@@ -18,6 +18,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import uuid4
@@ -31,6 +32,7 @@ from pangolin_core.contracts.cites_codes import CodeLists
 from pangolin_core.contracts.permits import (
     Declaration,
     Finding,
+    PermitReference,
     VerificationCompleted,
     VerifiedLineSummary,
 )
@@ -55,6 +57,7 @@ from permit_verify.verifications.models import Verification, VerificationPermit
 from permit_verify.verifications.rules import (
     Code,
     LineFacts,
+    OtherDeclaration,
     declaration_problems,
     declaration_verdict,
     line_findings,
@@ -209,6 +212,37 @@ async def _replay(
     return VerificationOut.model_validate(stored.response)
 
 
+@dataclass(frozen=True)
+class RegistryFacts:
+    """What the registry holds about a declaration's permits, read in one unit."""
+
+    permits: Mapping[tuple[str, str], PermitOut]
+    others: Mapping[str, Sequence[OtherDeclaration]]
+
+    def permit(self, ref: PermitReference | None) -> PermitOut | None:
+        return None if ref is None else self.permits.get((ref.issuing_country, ref.number))
+
+    def item_species(self) -> list[str]:
+        return sorted({item.species for p in self.permits.values() for item in p.items})
+
+
+async def _registry_facts(session: AsyncSession, declaration: Declaration) -> RegistryFacts:
+    references = {
+        (ref.issuing_country, ref.number)
+        for line in declaration.lines
+        for ref in (line.permit, line.import_permit)
+        if ref is not None
+    }
+    found = await repository.permits_by_reference(session, references)
+    permits = {key: permit_out(permit, items) for key, (permit, items) in found.items()}
+    facts = RegistryFacts(permits, {})
+    presented = {p.id for line in declaration.lines if (p := facts.permit(line.permit))}
+    others = await repository.other_declarations(
+        session, permit_ids=presented, declaration_id=declaration.declaration_id
+    )
+    return RegistryFacts(permits, others)
+
+
 async def verify(
     *,
     session: AsyncSession,
@@ -229,78 +263,45 @@ async def verify(
             errors=problems,
         )
     print_ = fingerprint(declaration)
-    references = {
-        (ref.issuing_country, ref.number)
-        for line in declaration.lines
-        for ref in (line.permit, line.import_permit)
-        if ref is not None
-    }
     async with db.session(write=False) as reader:
         replayed = await _replay(reader, declaration, print_)
         if replayed is not None:
             return replayed
-        found = await repository.permits_by_reference(reader, references)
-        permits: dict[tuple[str, str], PermitOut] = {
-            key: permit_out(permit, items) for key, (permit, items) in found.items()
-        }
-        presented = {
-            permits[(line.permit.issuing_country, line.permit.number)].id
-            for line in declaration.lines
-            if line.permit is not None
-            and (line.permit.issuing_country, line.permit.number) in permits
-        }
-        others = await repository.other_declarations(
-            reader, permit_ids=presented, declaration_id=declaration.declaration_id
-        )
-    item_species = sorted({item.species for permit in permits.values() for item in permit.items})
+        registry = await _registry_facts(reader, declaration)
+
+    item_species = registry.item_species()
     statuses = await species_statuses(
         rpc=rpc, queries=status_queries(declaration, item_species), timeout=species_timeout
     )
     lines_n = len(declaration.lines)
-    taxa: Mapping[str, int | None] = (
-        {name: s.taxon_id for name, s in zip(item_species, statuses[lines_n:], strict=True)}
-        if statuses is not None
-        else {}
-    )
-    quota_used = (
-        await _quota_used(
+    taxa: dict[str, int | None] = {}
+    quota_used: dict[int, Decimal] | None = None
+    if statuses is not None:
+        taxa = {name: s.taxon_id for name, s in zip(item_species, statuses[lines_n:], strict=True)}
+        quota_used = await _quota_used(
             db=db,
             rpc=rpc,
             declaration=declaration,
             statuses=statuses[:lines_n],
             timeout=species_timeout,
         )
-        if statuses is not None
-        else None
-    )
-    home = caller.country
+
     results: list[LineResult] = []
-    all_findings: list[Finding] = []
     for n, line in enumerate(declaration.lines):
-        permit = (
-            permits.get((line.permit.issuing_country, line.permit.number))
-            if line.permit is not None
-            else None
-        )
-        import_permit = (
-            permits.get((line.import_permit.issuing_country, line.import_permit.number))
-            if line.import_permit is not None
-            else None
-        )
+        permit = registry.permit(line.permit)
         facts = LineFacts(
             index=n,
             line=line,
             permit=permit,
-            import_permit=import_permit,
+            import_permit=registry.permit(line.import_permit),
             status=statuses[n] if statuses is not None else None,
             species_answered=statuses is not None,
             taxa=taxa,
-            other_declarations=others.get(permit.id, []) if permit is not None else [],
+            other_declarations=registry.others.get(permit.id, []) if permit is not None else [],
             jwks=signer.jwks(permit.issuing_country) if permit is not None else {},
             quota_used=quota_used,
         )
-        findings = line_findings(declaration, facts, home_country=home)
-        all_findings += findings
+        findings = line_findings(declaration, facts, home_country=caller.country)
         results.append(
             LineResult(
                 line_no=line.line_no,
@@ -309,10 +310,13 @@ async def verify(
                 findings=findings,
             )
         )
+
     risk, declaration_findings = await assess_risk(
-        rpc=rpc, declaration=declaration, findings=all_findings, timeout=risk_timeout
+        rpc=rpc,
+        declaration=declaration,
+        findings=[f for result in results for f in result.findings],
+        timeout=risk_timeout,
     )
-    now = datetime.now(UTC)
     out = VerificationOut(
         verification_id=str(uuid4()),
         declaration_id=declaration.declaration_id,
@@ -320,7 +324,7 @@ async def verify(
         lines=results,
         findings=declaration_findings,
         risk=risk,
-        verified_at=now,
+        verified_at=datetime.now(UTC),
     )
     return await _store(session, declaration, out, print_, caller)
 
