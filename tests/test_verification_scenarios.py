@@ -570,6 +570,13 @@ SCENARIOS = [
         ],
     ),
     Scenario(
+        name="two_lines_drawing_above_the_balance",
+        expect=[(set(), "valid"), ({"QUANTITY_EXCEEDS_BALANCE"}, ERROR)],
+        verdict=ERROR,
+        # 60 + 50 of a permit for 100, split over two lines (line 2 names the same permit).
+        more_lines=[base_line(line_no=2, quantity="50", permit="same")],
+    ),
+    Scenario(
         name="two_lines_one_partner_permit",
         expect=[(set(), "valid"), ({"PARTNER_UNAVAILABLE"}, "unverifiable")],
         verdict="unverifiable",
@@ -617,7 +624,11 @@ async def _run(suite: Suite, scenario: Scenario, n: int) -> dict[str, Any]:
         line["import_permit"] = {"number": document["number"], "issuing_country": "KE"}
     line = _deep(line, scenario.line)
     declaration = _deep(base_declaration(country, declaration_id, line), scenario.declaration)
-    declaration["lines"] = [line, *scenario.more_lines]
+    more = [
+        extra | {"permit": line["permit"]} if extra["permit"] == "same" else extra
+        for extra in scenario.more_lines
+    ]
+    declaration["lines"] = [line, *more]
     for step in scenario.setup:
         await _setup(suite, step, country, permit_id, import_id, declaration)
     answer = await permits.post(

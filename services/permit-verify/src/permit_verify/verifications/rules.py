@@ -135,6 +135,8 @@ class LineFacts:
     # Quota id -> the quantity already exported under it this calendar year; None when it
     # could not be counted (then a line is compared with the whole quota).
     quota_used: Mapping[int, Decimal] | None = field(default_factory=dict)
+    # Item id -> what earlier lines of this declaration drew on this permit's blocks.
+    drawn_before: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -409,21 +411,27 @@ def _item_findings(
         shown = (item.unit or "specimens", line.unit or "specimens")
         message = f"{block} counts in {shown[0]}, the line in {shown[1]}"
         out.append(_finding(Code.UNIT_MISMATCH, "error", message, f"{at}.unit", *shown))
-    elif permit.status is not PermitStatus.USED and line.quantity > item.balance:
-        # A used permit's balance means nothing more: PERMIT_ALREADY_USED says it.
-        message = (
-            f"{line.quantity} declared, {item.balance} left of {block} (issued {item.quantity})"
-        )
-        out.append(
-            _finding(
-                Code.QUANTITY_EXCEEDS_BALANCE,
-                "error",
-                message,
-                f"{at}.quantity",
-                item.balance,
-                line.quantity,
+    elif permit.status is not PermitStatus.USED:
+        # (A used permit's balance means nothing more: PERMIT_ALREADY_USED says it.) Earlier
+        # lines of this declaration drawing on the same block count: a split is no way round.
+        drawn = facts.drawn_before.get(item.item_id, Decimal(0))
+        left = item.balance - drawn
+        if line.quantity > left:
+            earlier = f", {drawn} of it drawn by earlier lines" if drawn else ""
+            message = (
+                f"{line.quantity} declared, {item.balance} left of {block}"
+                f" (issued {item.quantity}){earlier}"
             )
-        )
+            out.append(
+                _finding(
+                    Code.QUANTITY_EXCEEDS_BALANCE,
+                    "error",
+                    message,
+                    f"{at}.quantity",
+                    left,
+                    line.quantity,
+                )
+            )
     status = facts.status
     if status is not None and status.appendix is not None and status.appendix != item.appendix:
         message = (

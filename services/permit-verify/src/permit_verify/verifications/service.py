@@ -62,6 +62,7 @@ from permit_verify.verifications.rules import (
     declaration_verdict,
     line_findings,
     line_verdict,
+    matched_item,
     quota_counts,
 )
 from permit_verify.verifications.schemas import LineResult, VerificationOut
@@ -287,21 +288,27 @@ async def verify(
         )
 
     results: list[LineResult] = []
+    drawn: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for n, line in enumerate(declaration.lines):
         permit = registry.permit(line.permit)
+        status = statuses[n] if statuses is not None else None
         facts = LineFacts(
             index=n,
             line=line,
             permit=permit,
             import_permit=registry.permit(line.import_permit),
-            status=statuses[n] if statuses is not None else None,
+            status=status,
             species_answered=statuses is not None,
             taxa=taxa,
             other_declarations=registry.others.get(permit.id, []) if permit is not None else [],
             jwks=signer.jwks(permit.issuing_country) if permit is not None else {},
             quota_used=quota_used,
+            drawn_before=dict(drawn[permit.id]) if permit is not None else {},
         )
         findings = line_findings(declaration, facts, home_country=caller.country)
+        item = matched_item(line, permit, status, taxa) if permit is not None else None
+        if permit is not None and item is not None and line.unit == item.unit:
+            drawn[permit.id][item.item_id] += line.quantity
         results.append(
             LineResult(
                 line_no=line.line_no,
