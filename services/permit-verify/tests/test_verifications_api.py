@@ -266,6 +266,13 @@ async def test_a_risk_score_responder_gives_the_lane(
     }
     [request] = received
     assert request.declaration.declaration_id == "SW-KE-2026-000001"
+    # The declaration travels in its contract's names (`import`, not Python's `import_`).
+    assert request.declaration.model_dump(mode="json")["countries"] == {
+        "export": "KE",
+        "import": "VN",
+        "origin": "KE",
+        "transit": ["AE"],
+    }
     assert [f.code for f in request.findings] == ["SPECIES_UNAVAILABLE"]
     events = await registry.outbox_events("permits.verification.completed")
     assert (events[0]["data"]["risk_lane"], events[0]["data"]["risk_score"]) == ("red", 72.0)
@@ -288,6 +295,8 @@ async def test_a_risk_score_responder_gives_the_lane(
         ({"line": {"species": ""}}, "lines[0].species"),
         ({"line": {"colour": "green"}}, "lines[0].colour"),
         ({"countries": {"import": "VN"}}, "countries.export"),
+        ({"countries": {"export": "KE", "import": "VNM"}}, "countries.import"),
+        ({"countries": {"export": "KE", "import": "XQ"}}, "countries.import"),
     ],
 )
 async def test_bad_declarations_are_422_naming_the_field(

@@ -131,7 +131,8 @@ class DeclarationParty(BaseModel):
 class DeclarationCountries(BaseModel):
     """Countries of export, import and origin, and the transit countries in order."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # `import` is a Python keyword: the field is `import_`, always `import` on the wire.
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, serialize_by_alias=True)
 
     export: DeclarationCountry | None = None
     import_: DeclarationCountry | None = Field(None, alias="import")
