@@ -294,6 +294,7 @@ async def test_a_risk_score_responder_gives_the_lane(
         ({"line": {"permit": {"number": "1", "issuing_country": "Q1"}}}, "lines[0].permit"),
         ({"line": {"species": ""}}, "lines[0].species"),
         ({"line": {"colour": "green"}}, "lines[0].colour"),
+        ({"line": {"hs_code": "01-06"}}, "lines[0].hs_code"),
         ({"countries": {"import": "VN"}}, "countries.export"),
         ({"countries": {"export": "KE", "import": "VNM"}}, "countries.import"),
         ({"countries": {"export": "KE", "import": "XQ"}}, "countries.import"),

@@ -180,7 +180,10 @@ class DeclarationLine(BaseModel):
     unit: DeclarationCode | None = Field(None, description="None: a number of specimens")
     source: DeclarationCode
     purpose: DeclarationCode
-    hs_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{4,12}$")] | None = None
+    # HS heading and national subdivisions: "0106", "010620", "0106.20", "0106.20.00".
+    hs_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}(\.?[0-9]{2}){0,4}$")] | None = (
+        None
+    )
     value: DeclaredValue | None = None
 
 
