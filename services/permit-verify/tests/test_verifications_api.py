@@ -6,21 +6,27 @@ with species-ref running, is `tests/test_verification_scenarios.py`."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
 import nats
 import pytest
 
+from pangolin_core import migrations
 from pangolin_core.contracts.risk import (
     ASSESS_SUBJECT,
     AssessmentRequest,
     RiskAssessment,
     RiskReason,
 )
+from pangolin_core.contracts.species import StatusRequest, StatusResponse
 from pangolin_core.messaging.rpc import RpcEndpoint, RpcServer
 from pangolin_core.telemetry import setup_telemetry
+from pangolin_core.testing import eventually, running_app
 from permit_support import CUSTOMS, MA_KE, NOBODY, SW_KE, PermitFactory, Registry, today
+from permit_verify.app import DEFINITION, create_app
+from permit_verify.settings import PermitVerifySettings
 
 DeclarationFactory = Callable[..., dict[str, Any]]
 
@@ -350,3 +356,56 @@ async def test_concurrent_replays_answer_one_verification(
     assert len({a.json()["verification_id"] for a in answers}) == 1
     assert len(await registry.outbox_events("permits.verification.completed")) == 1
     assert await registry.count("verification") == 1
+
+
+async def test_a_species_ref_that_hangs_is_cut_at_the_timeout(
+    sqlite_url: str, nats_url: str, export_permit: PermitFactory, declaration: DeclarationFactory
+) -> None:
+    """A responder on `species.rpc.status` that never answers: the verification answers
+    after the configured timeout with SPECIES_UNAVAILABLE, not later and not a 500."""
+    await migrations.upgrade(DEFINITION.migrations, sqlite_url)
+    settings = PermitVerifySettings(
+        database_url=sqlite_url, nats_url=nats_url, species_rpc_timeout=0.2
+    )
+    never = asyncio.Event()
+
+    async def hang(request: StatusRequest) -> StatusResponse:
+        await never.wait()
+        raise AssertionError("never answered")
+
+    nc = await nats.connect(nats_url)
+    server = RpcServer(nc, setup_telemetry("species-test"), name="species-hang", version="0.0.1")
+    await server.start([RpcEndpoint("species.rpc.status", StatusRequest, hang)])
+    try:
+        app = create_app(settings)
+        async with running_app(app) as client:
+            await client.post("/v1/permits", json=export_permit(), headers=MA_KE)
+            started = time.perf_counter()
+            response = await client.post("/v1/verifications", json=declaration(), headers=SW_KE)
+            elapsed = time.perf_counter() - started
+    finally:
+        never.set()
+        await server.stop()
+        await nc.close()
+    assert response.status_code == 200
+    assert codes(response.json()["lines"][0]["findings"]) == {"SPECIES_UNAVAILABLE"}
+    assert 0.2 <= elapsed < 2.0
+
+
+async def test_the_completed_event_reaches_the_permits_stream(
+    registry: Registry, declaration: DeclarationFactory, nats_url: str
+) -> None:
+    answer = await registry.client.post("/v1/verifications", json=declaration(), headers=SW_KE)
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+
+        async def published() -> int:
+            return (await js.stream_info("PERMITS")).state.messages
+
+        assert await eventually(published) == 1
+        message = await js.get_last_msg("PERMITS", "permits.verification.completed")
+        assert message.data is not None
+        assert answer.json()["verification_id"].encode() in message.data
+    finally:
+        await nc.close()
