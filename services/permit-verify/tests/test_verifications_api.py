@@ -289,6 +289,7 @@ async def test_a_risk_score_responder_gives_the_lane(
     [
         ({"direction": "sideways"}, "direction"),
         ({"declared_on": "2026-02-30"}, "declared_on"),
+        ({"declared_on": "2999-01-01"}, "declared_on"),
         ({"lines": []}, "lines"),
         ({"countries": {"export": "QQ", "import": "VN"}}, "countries.export"),
         ({"line": {"quantity": "-1"}}, "lines[0].quantity"),

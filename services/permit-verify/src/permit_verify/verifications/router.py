@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -54,6 +55,7 @@ async def verify_declaration(
         rpc=rpc,
         species_timeout=settings.species_rpc_timeout,
         risk_timeout=settings.risk_rpc_timeout,
+        today=datetime.now(UTC).date(),
     )
 
 

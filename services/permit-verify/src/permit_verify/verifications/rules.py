@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -173,10 +173,16 @@ def _finding(
 # --- The declaration itself: codes and shape (a 422 names each field) ---
 
 
-def declaration_problems(declaration: Declaration, codes: CodeLists) -> list[dict[str, Any]]:
-    """Every code of the declaration against the CITES lists, unique line numbers, and the
-    countries the direction needs. Problems in the house `errors[]` shape."""
+def declaration_problems(
+    declaration: Declaration, codes: CodeLists, *, today: date
+) -> list[dict[str, Any]]:
+    """Every code of the declaration against the CITES lists, unique line numbers, the
+    countries the direction needs, a date not in the future (a day of time zones allowed).
+    Problems in the house `errors[]` shape."""
     problems: list[dict[str, Any]] = []
+    if declaration.declared_on > today + timedelta(days=1):
+        message = f"{declaration.declared_on} is in the future"
+        problems.append({"field": "declared_on", "message": message, "type": "date_in_future"})
 
     def check(name: CodeListName, code: str | None, at: str, what: str) -> None:
         if code is not None and not codes.is_valid(name, code):

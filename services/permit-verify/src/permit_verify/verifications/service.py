@@ -255,8 +255,9 @@ async def verify(
     rpc: RpcClient,
     species_timeout: float,
     risk_timeout: float,
+    today: date,
 ) -> VerificationOut:
-    problems = declaration_problems(declaration, codes)
+    problems = declaration_problems(declaration, codes, today=today)
     if problems:
         raise InvalidInput(
             "The declaration cannot be verified: "
