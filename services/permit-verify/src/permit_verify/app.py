@@ -18,6 +18,7 @@ from permit_verify.permits.router import router as permits_router
 from permit_verify.permits.signing import PermitSigner
 from permit_verify.settings import PermitVerifySettings
 from permit_verify.tokens.router import router as tokens_router
+from permit_verify.verifications.router import router as verifications_router
 
 
 @asynccontextmanager
@@ -52,7 +53,13 @@ DEFINITION = ServiceDefinition(
     ),
     migrations=Path(__file__).parent / "migrations",
     # permits first: its `/jwks/{country}` must win over `/{permit_id}/...` routes.
-    routers=[permits_router, tokens_router, endorsements_router, audit_router],
+    routers=[
+        permits_router,
+        tokens_router,
+        endorsements_router,
+        audit_router,
+        verifications_router,
+    ],
     lifespan=lifespan,
 )
 

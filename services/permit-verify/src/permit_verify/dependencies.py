@@ -8,7 +8,10 @@ from uuid import UUID
 from fastapi import Depends, Path, Request
 
 from pangolin_core.contracts.cites_codes import CodeLists
+from pangolin_core.db import Database, database_of
+from pangolin_core.messaging.rpc import RpcClient
 from permit_verify.permits.signing import PermitSigner
+from permit_verify.settings import PermitVerifySettings
 
 CODE_LISTS = "code_lists"
 SIGNER = "permit_signer"
@@ -24,8 +27,23 @@ async def permit_signer(request: Request) -> PermitSigner:
     return signer
 
 
+async def rpc_client(request: Request) -> RpcClient:
+    client: RpcClient = request.app.state.runtime.rpc
+    return client
+
+
+async def service_settings(request: Request) -> PermitVerifySettings:
+    settings = request.app.state.runtime.settings
+    assert isinstance(settings, PermitVerifySettings)
+    return settings
+
+
 CodeListsDep = Annotated[CodeLists, Depends(code_lists)]
 SignerDep = Annotated[PermitSigner, Depends(permit_signer)]
+RpcDep = Annotated[RpcClient, Depends(rpc_client)]
+# The engine itself, for read-only work outside the request's unit of work.
+DatabaseDep = Annotated[Database, Depends(database_of)]
+SettingsDep = Annotated[PermitVerifySettings, Depends(service_settings)]
 
 # A permit in a path: `/{permit_id:uuid}` matches ids only, so the registry's other paths
 # (`/lookup`, `/verify-token`, `/jwks/...`) never read as a permit id.

@@ -51,3 +51,13 @@ class NotAcceptable(PangolinError):
 
 class UnsupportedMediaType(PangolinError):
     status, code, title = 415, "unsupported_media_type", "Unsupported request body type"
+
+
+class DeclarationChanged(Conflict):
+    """A declaration id already verified with another body: a correction needs a new id."""
+
+    code, title = "declaration_changed", "Declaration id already verified with other content"
+
+
+class VerificationInProgress(Conflict):
+    code, title = "verification_in_progress", "The declaration is being verified"

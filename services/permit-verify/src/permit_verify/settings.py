@@ -42,6 +42,11 @@ class PermitVerifySettings(ServiceSettings):
     # (AA, QM-QZ, XA-XZ, ZZ), as EPIX test exchanges use for fictitious countries (the
     # CITESEPermit sample's importer is XB, "Wonderland"). Empty in real deployments.
     extra_country_codes: list[str] = Field(default_factory=list)
+    # How long a verification waits for species-ref (`species.rpc.status`, one batch per
+    # declaration) and for risk-score (`risk.rpc.assess`) before it answers without them,
+    # with SPECIES_UNAVAILABLE / RISK_UNAVAILABLE findings.
+    species_rpc_timeout: float = Field(1.0, gt=0, le=30)
+    risk_rpc_timeout: float = Field(0.5, gt=0, le=30)
 
     @field_validator("permit_signing_keys")
     @classmethod

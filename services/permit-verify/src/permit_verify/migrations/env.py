@@ -6,5 +6,6 @@ from permit_verify.endorsements import models as _endorsements  # noqa: F401
 from permit_verify.idempotency import models as _idempotency  # noqa: F401
 from permit_verify.permits import models as _permits  # noqa: F401
 from permit_verify.tables import metadata
+from permit_verify.verifications import models as _verifications  # noqa: F401
 
 run_migrations(metadata)

@@ -1,0 +1,1 @@
+"""Verification of customs declarations against the registry and species-ref."""
