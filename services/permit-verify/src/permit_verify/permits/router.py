@@ -14,14 +14,21 @@ from pydantic import ValidationError
 from pangolin_core.db import SessionDep
 from pangolin_core.errors import InvalidInput
 from pangolin_core.identity import Caller, requires_any_scope, requires_scope
-from permit_verify.dependencies import PERMIT_PATH, CodeListsDep, PermitId, SignerDep
+from permit_verify.dependencies import (
+    PERMIT_PATH,
+    CodeListsDep,
+    PermitId,
+    RpcDep,
+    SettingsDep,
+    SignerDep,
+)
 from permit_verify.epix.citesepermit import from_citesepermit, xpath_of
 from permit_verify.errors import NotAcceptable, UnsupportedMediaType
 from permit_verify.idempotency import service as idempotency
 from permit_verify.idempotency.service import IdempotencyKey, IdempotentCall
 from permit_verify.media import media_type, negotiate
 from permit_verify.permits import service
-from permit_verify.permits.schemas import PermitIn, PermitOut, StatusChangeIn
+from permit_verify.permits.schemas import IssuedPermitOut, PermitIn, PermitOut, StatusChangeIn
 
 router = APIRouter(prefix="/v1/permits", tags=["permits"])
 
@@ -110,10 +117,13 @@ async def get_jwks(country: Country, _: KeyReader, signer: SignerDep) -> dict[st
 @router.post(
     "",
     status_code=201,
-    response_model=PermitOut,
+    response_model=IssuedPermitOut,
     summary="Issue (or back-fill) a permit of the caller's country (JSON or CITESEPermit XML)",
     openapi_extra=_PERMIT_BODY_DOC,
-    responses={415: {"description": "Neither JSON nor XML"}},
+    responses={
+        415: {"description": "Neither JSON nor XML"},
+        503: {"description": "species-ref did not answer (`species_unavailable`): not issued"},
+    },
 )
 async def issue_permit(
     posted: PermitBody,
@@ -122,8 +132,10 @@ async def issue_permit(
     caller: Issuer,
     signer: SignerDep,
     codes: CodeListsDep,
+    rpc: RpcDep,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
-) -> PermitOut | JSONResponse:
+) -> IssuedPermitOut | JSONResponse:
     body = posted.permit
     call = None
     if idempotency_key is not None:
@@ -140,6 +152,9 @@ async def issue_permit(
             caller=caller,
             signer=signer,
             codes=codes,
+            species=service.SpeciesCheck(
+                rpc if settings.species_check_at_issue else None, settings.species_rpc_timeout
+            ),
             today=datetime.now(UTC).date(),
             exchange_details=posted.exchange_details,
         )
