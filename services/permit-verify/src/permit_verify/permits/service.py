@@ -228,21 +228,31 @@ async def _issued_before(
     )
 
 
-async def check_species(
-    *,
-    session: AsyncSession,
-    permit: PermitIn,
-    codes: CodeLists,
-    species: SpeciesCheck,
-    today: date,
-) -> SpeciesVerdict:
-    """Ask species-ref about every item in one batch and apply `species_problems`: a permit
-    issued now is refused (422) for what it finds, a back-filled one is stored with it as
-    warnings. species-ref not answering is a 503: nothing is issued unchecked."""
+@dataclass(frozen=True)
+class SpeciesAnswers:
+    """species-ref's answers about a permit's items, in item order (None: the check is off),
+    and its matches of the names it did not resolve precisely (their alternatives)."""
+
+    statuses: list[SpeciesStatus] | None
+    matches: dict[str, NameMatch] = field(default_factory=dict)
+
+
+async def prepare_issue(
+    *, request: PermitIn, caller: Caller, codes: CodeLists, species: SpeciesCheck, today: date
+) -> SpeciesAnswers:
+    """What an issue checks before it touches the registry: the caller's country, the rules
+    that need no other service, then species-ref's answers (one `species.rpc.status` batch,
+    and `species.rpc.match` only to explain a name being refused). No transaction is open
+    meanwhile, so on SQLite no writer waits for species-ref. species-ref not answering is a
+    503: nothing is issued unchecked."""
+    require_issuing_country(caller, request.issuing_country)
+    problems = issue_problems(request, codes=codes, today=today)
+    if problems:
+        raise _refused(problems)
     if species.rpc is None:
-        return SpeciesVerdict()
+        return SpeciesAnswers(None)
     statuses = await species_statuses(
-        rpc=species.rpc, queries=status_queries(permit, codes), timeout=species.timeout
+        rpc=species.rpc, queries=status_queries(request, codes), timeout=species.timeout
     )
     if statuses is None:
         raise SpeciesUnavailable(
@@ -252,21 +262,36 @@ async def check_species(
     imprecise = sorted(
         {
             item.species
-            for item, status in zip(permit.items, statuses, strict=True)
+            for item, status in zip(request.items, statuses, strict=True)
             if status.match_type not in PRECISE_MATCHES
         }
     )
-    matches: dict[str, NameMatch] = {}
-    if imprecise:  # only to say what the refusal suggests; the refusal stands without it
-        found = await name_matches(rpc=species.rpc, names=imprecise, timeout=species.timeout)
-        matches = {m.query: m for m in found or []}
-    restrictions_known = _known_to_species_ref(permit.issuing_country, codes) is not None
+    if not imprecise:
+        return SpeciesAnswers(statuses)
+    # Only to say what the refusal suggests: the refusal stands without it.
+    found = await name_matches(rpc=species.rpc, names=imprecise, timeout=species.timeout)
+    return SpeciesAnswers(statuses, {m.query: m for m in found or []})
+
+
+async def _species_verdict(
+    session: AsyncSession,
+    permit: PermitIn,
+    answers: SpeciesAnswers,
+    codes: CodeLists,
+    today: date,
+) -> SpeciesVerdict:
+    """`species_problems` over species-ref's answers and the quota use (one query): a permit
+    issued now is refused (422) for what it finds, a back-filled one is stored with it as
+    warnings."""
+    statuses = answers.statuses
+    if statuses is None:
+        return SpeciesVerdict()
     problems, warned = species_problems(
         permit,
         statuses,
-        matches=matches,
+        matches=answers.matches,
         issued=await _issued_before(session, permit, statuses),
-        restrictions_known=restrictions_known,
+        restrictions_known=_known_to_species_ref(permit.issuing_country, codes) is not None,
     )
     if problems and not is_back_filled(permit, today=today):
         raise _refused(problems)
@@ -289,19 +314,16 @@ async def issue(
     caller: Caller,
     signer: PermitSigner,
     codes: CodeLists,
-    species: SpeciesCheck,
+    answers: SpeciesAnswers,
     today: date,
     exchange_details: dict[str, Any] | None = None,
 ) -> IssuedPermitOut:
-    """Issue (or back-fill) a permit; `exchange_details` are what an imported CITESEPermit
-    message carried beyond the JSON boxes."""
+    """Issue (or back-fill) a permit that `prepare_issue` checked and asked species-ref
+    about; `exchange_details` are what an imported CITESEPermit message carried beyond the
+    JSON boxes. On SQLite the quota query takes the write lock, so two issues under one
+    quota queue and the second counts the first."""
     require_issuing_country(caller, request.issuing_country)
-    problems = issue_problems(request, codes=codes, today=today)
-    if problems:
-        raise _refused(problems)
-    checked = await check_species(
-        session=session, permit=request, codes=codes, species=species, today=today
-    )
+    checked = await _species_verdict(session, request, answers, codes, today)
     if await repository.number_taken(
         session, issuing_country=request.issuing_country, number=request.number
     ):
