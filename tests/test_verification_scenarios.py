@@ -30,6 +30,9 @@ from species_ref.app import create_app as create_species_ref
 from species_ref.settings import SpeciesRefSettings
 
 TODAY = datetime.now(UTC).date()
+# Ten days back: the permits are back-filled (more than `BACK_FILL_DAYS` old), so the issue's
+# species checks store those a current issue would refuse (a wrong appendix, a suspension, a
+# quota used up) with warnings, and the verification has them to find.
 ISSUED = TODAY - timedelta(days=10)
 
 

@@ -7,7 +7,7 @@ against the real checklist are `tests/test_permit_issue_species.py`."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import nats
@@ -183,6 +183,45 @@ async def test_an_xml_permit_goes_through_the_species_checks_back_filled_with_wa
         ("PURPOSE_NOT_ALLOWED", "purpose"),
     ]
     assert all(w["message"].startswith("back-filled permit") for w in stored.json()["warnings"])
+
+
+async def test_a_current_xml_permit_refused_by_species_ref_names_the_message_boxes(
+    checking_registry: Registry, nats_url: str
+) -> None:
+    """The EPIX sample dated today: no longer back-filled, so Appendix I refuses it, naming
+    the JSON fields and the message's XPaths; nothing is stored."""
+    today = datetime.now(UTC).date()
+    sample = (
+        _sample()
+        .replace(b"2014-01-06", today.isoformat().encode())
+        .replace(b"2014-07-05", (today + timedelta(days=30)).isoformat().encode())
+    )
+
+    async def answer(request: StatusRequest) -> StatusResponse:
+        return StatusResponse(
+            results=[_status(request, n, appendix="I") for n in range(len(request.queries))]
+        )
+
+    nc, server = await _with_responder(nats_url, answer)
+    try:
+        refused = await checking_registry.client.post(
+            "/v1/permits", content=sample, headers={**MA_XA, **XML}
+        )
+    finally:
+        await server.stop()
+        await nc.close()
+    assert refused.status_code == 422, refused.text
+    errors = {e["field"]: e for e in refused.json()["errors"]}
+    assert set(errors) == {"items[0].appendix", "purpose"}
+    assert (errors["items[0].appendix"]["expected"], errors["items[0].appendix"]["actual"]) == (
+        "I",
+        "II",
+    )
+    assert errors["items[0].appendix"]["xpath"].endswith(
+        "IncludedSupplyChainConsignmentItem[1]/IncludedSupplyChainTradeLineItem/TypeCode"
+    )
+    assert errors["purpose"]["xpath"] == "/CITESEPermit/HeaderExchangedDocument/PurposeCode"
+    await _stored_nothing(checking_registry)
 
 
 def test_production_refuses_the_species_check_off() -> None:
