@@ -9,7 +9,6 @@ every answer also carries the declaration-level RISK_UNAVAILABLE finding and `ri
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,37 +21,19 @@ from httpx import AsyncClient
 
 from pangolin_core import migrations
 from pangolin_core.db import Database
-from pangolin_core.messaging.tables import outbox
 from pangolin_core.natsserver import NatsServer
 from pangolin_core.testing import identity_headers, running_app
 from permit_verify.app import DEFINITION as PERMIT_VERIFY
 from permit_verify.app import create_app as create_permit_verify
 from permit_verify.settings import PermitVerifySettings
-from species_ref.app import DEFINITION as SPECIES_REF
 from species_ref.app import create_app as create_species_ref
-from species_ref.seed import seed
 from species_ref.settings import SpeciesRefSettings
 
 TODAY = datetime.now(UTC).date()
+# Ten days back: the permits are back-filled (more than `BACK_FILL_DAYS` old), so the issue's
+# species checks store those a current issue would refuse (a wrong appendix, a suspension, a
+# quota used up) with warnings, and the verification has them to find.
 ISSUED = TODAY - timedelta(days=10)
-
-
-@pytest.fixture(scope="module")
-def checklist_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """species-ref's database with the shipped checklist and SAPI restrictions (~10 s)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('species') / 'species.db'}"
-
-    async def load() -> str:
-        await migrations.upgrade(SPECIES_REF.migrations, url)
-        message = await seed(SpeciesRefSettings(database_url=url))
-        db = Database(url)  # no test wants 38k taxon events on the wire
-        async with db.session() as session:
-            await session.exec(sa.update(outbox).values(published_at=datetime.now(UTC)))
-        await db.dispose()
-        return message
-
-    assert asyncio.run(load()).startswith("loaded 38,079 taxa")
-    return url
 
 
 @dataclass

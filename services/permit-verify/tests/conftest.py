@@ -19,7 +19,12 @@ from permit_verify.settings import PermitVerifySettings
 @pytest.fixture
 async def registry(database_url: str, nats_url: str) -> AsyncIterator[Registry]:
     await migrations.upgrade(DEFINITION.migrations, database_url)
-    app = create_app(PermitVerifySettings(database_url=database_url, nats_url=nats_url))
+    # No species-ref runs here: the species checks at issue are off for these tests of the
+    # other features (they run with species-ref in tests/test_permit_issue_species.py).
+    settings = PermitVerifySettings(
+        database_url=database_url, nats_url=nats_url, species_check_at_issue=False
+    )
+    app = create_app(settings)
     async with running_app(app) as client:
         yield Registry(client, app.state.runtime.db)
 

@@ -10,11 +10,18 @@ from typing import Any
 import pytest
 
 from pangolin_core.contracts.cites_codes import read_code_lists
+from pangolin_core.contracts.species import ExportQuota, RestrictionTaxon
 from permit_verify.permits.rules import (
+    BACK_FILL_DAYS,
+    IssuedQuantity,
     add_months,
     appendix_problems,
+    as_back_filled_warnings,
     closed_reason,
+    is_back_filled,
     issue_problems,
+    quota_used,
+    quota_year,
     status_after_endorsement,
 )
 from permit_verify.permits.schemas import PermitIn, PermitStatus, PermitType
@@ -186,3 +193,72 @@ def test_the_status_that_follows_an_endorsement() -> None:
     exhibition = PermitType.TRAVELLING_EXHIBITION
     assert status_after_endorsement(exhibition, some) is PermitStatus.PARTIALLY_USED
     assert status_after_endorsement(exhibition, none) is PermitStatus.USED
+
+
+def leopard_quota(**changes: Any) -> ExportQuota:
+    fields: dict[str, Any] = {
+        "id": 7,
+        "taxon": RestrictionTaxon(name="Panthera pardus", rank="SPECIES", taxon_id=8619),
+        "country": "TZ",
+        "start_date": date(1997, 6, 11),
+        "end_date": None,
+        "quota": Decimal(500),
+        "units": [],
+        "terms": ["SKI", "TRO"],
+        "sources": [],
+        "purposes": ["H", "P"],
+        "quota_type": "CoP_approved",
+        "notes": None,
+        "source": "sapi",
+    }
+    return ExportQuota.model_validate(fields | changes)
+
+
+def test_a_quota_year_is_the_calendar_year_within_the_quota_s_dates() -> None:
+    quota = leopard_quota()
+    assert quota_year(quota, date(2026, 12, 6)) == (date(2026, 1, 1), date(2026, 12, 31))
+    starts = leopard_quota(start_date=date(2026, 3, 1), end_date=date(2026, 10, 1))
+    assert quota_year(starts, date(2026, 5, 1)) == (date(2026, 3, 1), date(2026, 9, 30))
+
+
+def test_quota_use_counts_the_taxa_in_scope_in_the_year_in_the_quota_s_unit() -> None:
+    def held(quantity: int, **changes: Any) -> IssuedQuantity:
+        fields: dict[str, Any] = {
+            "taxon_id": 8619,
+            "term": "TRO",
+            "source": "W",
+            "purpose": "H",
+            "unit": None,
+            "issued_on": date(2026, 6, 1),
+            "quantity": Decimal(quantity),
+        }
+        return IssuedQuantity(**(fields | changes))
+
+    issued = [
+        held(100),
+        held(20, term="SKI"),
+        held(1000, term="LIV"),  # outside the quota's terms
+        held(1000, purpose="T"),  # outside its purposes
+        held(1000, unit="KIL"),  # the quota counts specimens
+        held(1000, issued_on=date(2025, 12, 31)),  # last year's
+        held(1000, taxon_id=1),  # another taxon
+    ]
+    used = quota_used(leopard_quota(), taxa={8619}, issued=issued, on=date(2026, 12, 6))
+    assert used == Decimal(120)
+
+
+def test_back_filled_is_more_than_a_week_before_today_and_keeps_refusals_as_warnings() -> None:
+    assert not is_back_filled(
+        permit(issued_on=(TODAY - timedelta(days=BACK_FILL_DAYS)).isoformat()), today=TODAY
+    )
+    assert is_back_filled(
+        permit(issued_on=(TODAY - timedelta(days=BACK_FILL_DAYS + 1)).isoformat()), today=TODAY
+    )
+    problem = {"field": "items[0]", "message": "a suspension", "type": "trade_suspended"}
+    assert as_back_filled_warnings([problem]) == [
+        {
+            "code": "TRADE_SUSPENDED",
+            "message": "back-filled permit stored as issued: a suspension",
+            "field": "items[0]",
+        }
+    ]

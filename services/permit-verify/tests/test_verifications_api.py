@@ -366,7 +366,10 @@ async def test_a_species_ref_that_hangs_is_cut_at_the_timeout(
     after the configured timeout with SPECIES_UNAVAILABLE, not later and not a 500."""
     await migrations.upgrade(DEFINITION.migrations, sqlite_url)
     settings = PermitVerifySettings(
-        database_url=sqlite_url, nats_url=nats_url, species_rpc_timeout=0.2
+        database_url=sqlite_url,
+        nats_url=nats_url,
+        species_rpc_timeout=0.2,
+        species_check_at_issue=False,
     )
     never = asyncio.Event()
 

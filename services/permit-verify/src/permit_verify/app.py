@@ -16,7 +16,7 @@ from permit_verify.dependencies import CODE_LISTS, SIGNER
 from permit_verify.endorsements.router import router as endorsements_router
 from permit_verify.permits.router import router as permits_router
 from permit_verify.permits.signing import PermitSigner
-from permit_verify.settings import PermitVerifySettings
+from permit_verify.settings import EXTRA_COUNTRY_DESCRIPTION, PermitVerifySettings
 from permit_verify.tokens.router import router as tokens_router
 from permit_verify.verifications.router import router as verifications_router
 
@@ -39,7 +39,7 @@ def with_extra_countries(codes: CodeLists, extra: list[str]) -> CodeLists:
     lists = {name: dict(entries) for name, entries in codes.lists.items()}
     for code in extra:
         lists[CodeListName.COUNTRIES].setdefault(
-            code, Code(code, "user-assigned (settings)", non_iso=True)
+            code, Code(code, EXTRA_COUNTRY_DESCRIPTION, non_iso=True)
         )
     return CodeLists(lists)
 

@@ -45,6 +45,12 @@ class NoSigningKey(DependencyUnavailable):
     code, title = "no_signing_key", "No permit signing key for the country"
 
 
+class SpeciesUnavailable(DependencyUnavailable):
+    """species-ref did not answer at issue: a permit is not issued unchecked."""
+
+    code, title = "species_unavailable", "species-ref did not answer: the permit was not issued"
+
+
 class NotAcceptable(PangolinError):
     status, code, title = 406, "not_acceptable", "No representation matches Accept"
 

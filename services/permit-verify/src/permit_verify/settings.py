@@ -19,6 +19,11 @@ MC4CAQAwBQYDK2VwBCIEIBud3a1QebRz1UQmcNCNWHEoNTOWDyP3E8Mr+8cOKh7L
 """
 
 
+# How a country code admitted by `extra_country_codes` is described in the code lists: not a
+# code species-ref knows, so no listing, suspension or quota is asked for it.
+EXTRA_COUNTRY_DESCRIPTION = "user-assigned (settings)"
+
+
 def is_user_assigned_country_code(code: str) -> bool:
     """ISO 3166-1 keeps AA, QM-QZ, XA-XZ and ZZ for users: never a real country."""
     if len(code) != 2 or not code.isascii() or not code.isupper() or not code.isalpha():
@@ -46,6 +51,11 @@ class PermitVerifySettings(ServiceSettings):
     # declaration) and for risk-score (`risk.rpc.assess`) before it answers without them,
     # with SPECIES_UNAVAILABLE / RISK_UNAVAILABLE findings.
     species_rpc_timeout: float = Field(1.0, gt=0, le=30)
+    # Whether `POST /v1/permits` asks species-ref (one `species.rpc.status` batch, the same
+    # timeout) for the taxon, the appendix on the issue date, suspensions and quotas. Off
+    # only in the service's own tests of other features, which run without species-ref;
+    # `production` refuses to start with it off.
+    species_check_at_issue: bool = True
     risk_rpc_timeout: float = Field(0.5, gt=0, le=30)
 
     @field_validator("permit_signing_keys")
@@ -93,4 +103,6 @@ class PermitVerifySettings(ServiceSettings):
         ]
         if not self.permit_signing_keys:
             problems.append("PANGOLIN_PERMIT_VERIFY_PERMIT_SIGNING_KEYS is empty")
+        if not self.species_check_at_issue:
+            problems.append("PANGOLIN_PERMIT_VERIFY_SPECIES_CHECK_AT_ISSUE is off")
         return problems

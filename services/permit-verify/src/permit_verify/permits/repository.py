@@ -4,7 +4,8 @@ so concurrent calls never read-modify-write in Python."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -14,9 +15,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pangolin_core.errors import NotFound
 from permit_verify.permits.models import Permit, PermitItem
-from permit_verify.permits.rules import OPEN_STATUSES
+from permit_verify.permits.rules import OPEN_STATUSES, IssuedQuantity
 from permit_verify.permits.schemas import PermitStatus
-from permit_verify.tables import to_units
+from permit_verify.tables import Quantity, to_units
 
 _OPEN = sorted(s.value for s in OPEN_STATUSES)
 
@@ -122,3 +123,44 @@ async def balances(session: AsyncSession, permit_id: str) -> dict[str, Decimal]:
         .order_by(col(PermitItem.id))
     )
     return {item_id: balance for item_id, balance in (await session.exec(query)).all()}
+
+
+# Permits whose items no longer count against a quota: cancelled ones were never used, and
+# a replaced one's quantities are on its replacement. Import permits are the importing
+# country's; a re-export's specimens count against their origin's quota.
+_NOT_HOLDING = (PermitStatus.CANCELLED.value, PermitStatus.REPLACED.value)
+_NOT_EXPORTS = ("import", "re_export")
+
+
+async def issued_quantities(
+    session: AsyncSession, *, country: str, taxa: Collection[int], since: date, until: date
+) -> list[IssuedQuantity]:
+    """What `country`'s export documents issued between the two dates (inclusive) hold of
+    the taxa, summed per taxon, term, source, purpose, unit and issue date: one round trip."""
+    if not taxa:
+        return []
+    item: sa.Table = PermitItem.__table__  # type: ignore[attr-defined]
+    permit: sa.Table = Permit.__table__  # type: ignore[attr-defined]
+    keys = (
+        item.c.taxon_id,
+        item.c.term,
+        item.c.source,
+        permit.c.purpose,
+        item.c.unit,
+        permit.c.issued_on,
+    )
+    query = (
+        sa.select(*keys, sa.func.sum(item.c.quantity, type_=Quantity))
+        .select_from(item.join(permit, item.c.permit_id == permit.c.id))
+        .where(
+            permit.c.issuing_country == country,
+            permit.c.type.not_in(_NOT_EXPORTS),
+            permit.c.status.not_in(_NOT_HOLDING),
+            permit.c.issued_on >= since,
+            permit.c.issued_on <= until,
+            item.c.taxon_id.in_(sorted(taxa)),
+        )
+        .group_by(*keys)
+    )
+    rows = (await session.exec(query)).all()  # type: ignore[call-overload]
+    return [IssuedQuantity(*row) for row in rows]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -14,14 +16,22 @@ from pydantic import ValidationError
 from pangolin_core.db import SessionDep
 from pangolin_core.errors import InvalidInput
 from pangolin_core.identity import Caller, requires_any_scope, requires_scope
-from permit_verify.dependencies import PERMIT_PATH, CodeListsDep, PermitId, SignerDep
+from permit_verify.dependencies import (
+    PERMIT_PATH,
+    CodeListsDep,
+    DatabaseDep,
+    PermitId,
+    RpcDep,
+    SettingsDep,
+    SignerDep,
+)
 from permit_verify.epix.citesepermit import from_citesepermit, xpath_of
 from permit_verify.errors import NotAcceptable, UnsupportedMediaType
 from permit_verify.idempotency import service as idempotency
 from permit_verify.idempotency.service import IdempotencyKey, IdempotentCall
 from permit_verify.media import media_type, negotiate
 from permit_verify.permits import service
-from permit_verify.permits.schemas import PermitIn, PermitOut, StatusChangeIn
+from permit_verify.permits.schemas import IssuedPermitOut, PermitIn, PermitOut, StatusChangeIn
 
 router = APIRouter(prefix="/v1/permits", tags=["permits"])
 
@@ -70,6 +80,18 @@ async def permit_request(request: Request) -> PermitRequest:
 PermitBody = Annotated[PermitRequest, Depends(permit_request)]
 
 
+@contextmanager
+def _naming_boxes(posted: PermitRequest) -> Iterator[None]:
+    """A refusal of a CITESEPermit message names the message's boxes too (`xpath`)."""
+    try:
+        yield
+    except InvalidInput as exc:
+        if posted.is_xml:
+            for error in exc.errors:
+                error.setdefault("xpath", xpath_of(str(error.get("field", ""))))
+        raise
+
+
 def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
     """A model's JSON schema with its `$defs` put in place: the body is documented by hand
     (it is read by content type), and OpenAPI resolves `#/$defs/...` against the document."""
@@ -110,10 +132,13 @@ async def get_jwks(country: Country, _: KeyReader, signer: SignerDep) -> dict[st
 @router.post(
     "",
     status_code=201,
-    response_model=PermitOut,
+    response_model=IssuedPermitOut,
     summary="Issue (or back-fill) a permit of the caller's country (JSON or CITESEPermit XML)",
     openapi_extra=_PERMIT_BODY_DOC,
-    responses={415: {"description": "Neither JSON nor XML"}},
+    responses={
+        415: {"description": "Neither JSON nor XML"},
+        503: {"description": "species-ref did not answer (`species_unavailable`): not issued"},
+    },
 )
 async def issue_permit(
     posted: PermitBody,
@@ -122,32 +147,47 @@ async def issue_permit(
     caller: Issuer,
     signer: SignerDep,
     codes: CodeListsDep,
+    rpc: RpcDep,
+    settings: SettingsDep,
+    db: DatabaseDep,
     idempotency_key: IdempotencyKey = None,
-) -> PermitOut | JSONResponse:
+) -> IssuedPermitOut | JSONResponse:
+    today = datetime.now(UTC).date()
     body = posted.permit
     call = None
     if idempotency_key is not None:
         call = IdempotentCall(
             caller, idempotency_key, idempotency.fingerprint("POST", request.url.path, body)
         )
+        # A replay answers without species-ref, and without the write lock.
+        async with db.session(write=False) as reader:
+            replayed = await idempotency.replay(session=reader, call=call)
+        if replayed is not None:
+            return replayed
+    species = service.SpeciesCheck(
+        rpc if settings.species_check_at_issue else None, settings.species_rpc_timeout
+    )
+    with _naming_boxes(posted):
+        answers = await service.prepare_issue(
+            request=body, caller=caller, codes=codes, species=species, today=today
+        )
+    if call is not None:
+        # Under the write lock (SQLite) or the unique index (PostgreSQL): the same key sent
+        # twice at once replays the first that committed.
         replayed = await idempotency.replay(session=session, call=call)
         if replayed is not None:
             return replayed
-    try:
+    with _naming_boxes(posted):
         permit = await service.issue(
             session=session,
             request=body,
             caller=caller,
             signer=signer,
             codes=codes,
-            today=datetime.now(UTC).date(),
+            answers=answers,
+            today=today,
             exchange_details=posted.exchange_details,
         )
-    except InvalidInput as exc:
-        if posted.is_xml:  # name the message's boxes too
-            for error in exc.errors:
-                error.setdefault("xpath", xpath_of(str(error.get("field", ""))))
-        raise
     if call is not None:
         await idempotency.remember(session=session, call=call, status_code=201, response=permit)
     return permit

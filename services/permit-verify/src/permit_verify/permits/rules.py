@@ -8,12 +8,15 @@ so a refusal names every field that is wrong at once.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from pangolin_core.contracts.cites_codes import CodeListName, CodeLists
+from pangolin_core.contracts.species import ExportQuota, NameMatch, SpeciesStatus
 from permit_verify.permits.schemas import PermitIn, PermitStatus, PermitType
 
 Problem = dict[str, Any]
@@ -248,3 +251,277 @@ def status_after_endorsement(document: PermitType, balances: Iterable[Decimal]) 
     if document not in MULTI_USE:
         return PermitStatus.USED
     return PermitStatus.USED if all(b == 0 for b in balances) else PermitStatus.PARTIALLY_USED
+
+
+# --- What species-ref says at issue (docs/permit-verify.md, "Species checks at issue") ---
+
+# A permit registered more than this many days after its issue date is back-filled (from
+# paper or a legacy system): a record of what was issued, not a request to issue. What
+# species-ref says against it is stored as warnings; a permit issued now is refused. A week
+# covers a weekend's or a holiday's upload backlog; a permit dated further back to dodge a
+# refusal still carries the warnings in its audit trail, and verification checks the
+# suspension and the quota again on the day it is presented.
+BACK_FILL_DAYS = 7
+
+# The matches that name a taxon precisely, as a permit must (Res. Conf. 12.3: the
+# scientific name): the accepted name or one of its synonyms. A misspelling (FUZZY), a
+# common name, a genus for a species (HIGHER_RANK), AMBIGUOUS and NONE are refused, with
+# what species-ref suggests.
+PRECISE_MATCHES = frozenset({"EXACT", "SYNONYM"})
+
+
+def is_back_filled(permit: PermitIn, *, today: date) -> bool:
+    return permit.issued_on < today - timedelta(days=BACK_FILL_DAYS)
+
+
+def quota_counts(quota: ExportQuota, unit: str | None) -> bool:
+    """Whether a quantity in `unit` (None: specimens) counts against the quota: a quota
+    without units counts specimens."""
+    return unit in quota.units if unit is not None else not quota.units
+
+
+def quota_covers(quota: ExportQuota, *, term: str, source: str, purpose: str) -> bool:
+    """The quota's scope (an empty code set: all)."""
+    return (
+        (not quota.terms or term in quota.terms)
+        and (not quota.sources or source in quota.sources)
+        and (not quota.purposes or purpose in quota.purposes)
+    )
+
+
+def quota_year(quota: ExportQuota, on: date) -> tuple[date, date]:
+    """The days (inclusive) whose permits count with one issued on `on`: its calendar year,
+    within the quota's own dates (an end date is the first day out of force)."""
+    start = max(date(on.year, 1, 1), quota.start_date)
+    end = date(on.year, 12, 31)
+    if quota.end_date is not None:
+        end = min(end, quota.end_date - timedelta(days=1))
+    return start, end
+
+
+@dataclass(frozen=True)
+class IssuedQuantity:
+    """What the issuing country's permits already hold of a taxon (not cancelled or
+    replaced), summed per term, source, purpose, unit and issue date."""
+
+    taxon_id: int
+    term: str
+    source: str
+    purpose: str
+    unit: str | None
+    issued_on: date
+    quantity: Decimal
+
+
+def quota_used(
+    quota: ExportQuota, *, taxa: Iterable[int], issued: Iterable[IssuedQuantity], on: date
+) -> Decimal:
+    """What earlier permits hold under the quota in the quota year of a permit issued `on`."""
+    start, end = quota_year(quota, on)
+    wanted = set(taxa)
+    return sum(
+        (
+            row.quantity
+            for row in issued
+            if row.taxon_id in wanted
+            and start <= row.issued_on <= end
+            and quota_covers(quota, term=row.term, source=row.source, purpose=row.purpose)
+            and quota_counts(quota, row.unit)
+        ),
+        Decimal(0),
+    )
+
+
+def _warning(field: str | None, message: str, code: str) -> Problem:
+    return {"code": code, "message": message, "field": field}
+
+
+def _imprecise_name(name: str, status: SpeciesStatus, match: NameMatch | None, at: str) -> Problem:
+    kind = status.match_type
+    if kind == "FUZZY":
+        why = f"is not a name species-ref knows (FUZZY): did you mean {status.full_name!r}?"
+    elif kind == "COMMON_NAME":
+        why = f"is a common name (COMMON_NAME) of {status.full_name!r}"
+    elif kind == "HIGHER_RANK":
+        rank = (status.rank or "higher taxon").lower()
+        why = f"matches only the {rank} {status.full_name!r} (HIGHER_RANK)"
+    elif kind == "AMBIGUOUS":
+        why = "matches several taxa (AMBIGUOUS)"
+    else:
+        why = f"matches no taxon ({kind})"
+    alternatives = [a.name for a in match.alternatives[:5]] if match is not None else []
+    if alternatives:
+        why += f"; species-ref suggests {', '.join(alternatives)}"
+    problem = _problem(
+        f"{at}.species",
+        f"{name!r} {why}: a permit names its taxon by its exact scientific name",
+        "species_not_recognised",
+    )
+    problem |= {"match_type": kind, "suggestion": status.full_name, "alternatives": alternatives}
+    return problem
+
+
+def _appendix_checks(
+    permit: PermitIn, item: Any, status: SpeciesStatus, at: str
+) -> tuple[list[Problem], list[Problem]]:
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    name, on = status.full_name, status.as_of
+    if status.appendix is None:
+        if status.listed:  # a split listing the origin does not settle: never guessed
+            message = (
+                f"species-ref cannot settle the listing of {name} on {on} ({status.reason}):"
+                f" Appendix {item.appendix} as the permit says"
+            )
+            warnings.append(_warning(f"{at}.appendix", message, "APPENDIX_UNDETERMINED"))
+        else:
+            message = f"{name} is not listed in the CITES Appendices on {on}"
+            problem = _problem(f"{at}.appendix", message, "appendix_mismatch")
+            problems.append(problem | {"expected": None, "actual": item.appendix})
+        return problems, warnings
+    if status.appendix == item.appendix:
+        return problems, warnings
+    message = (
+        f"the permit says Appendix {item.appendix}; on {on} {name} is in Appendix"
+        f" {status.appendix} ({status.reason})"
+    )
+    problem = _problem(f"{at}.appendix", message, "appendix_mismatch")
+    problems.append(problem | {"expected": status.appendix, "actual": item.appendix})
+    # Purpose and source against the appendix in force (those against the written one are
+    # `document_problems`').
+    written = appendix_problems(
+        appendix=item.appendix,
+        source=item.source,
+        purpose=permit.purpose,
+        document=permit.type,
+        at=at,
+    )
+    for found in appendix_problems(
+        appendix=status.appendix,
+        source=item.source,
+        purpose=permit.purpose,
+        document=permit.type,
+        at=at,
+    ):
+        if found not in written:
+            found["message"] += f" ({name} is in Appendix {status.appendix} on {on})"
+            problems.append(found)
+    return problems, warnings
+
+
+def _suspension_problem(status: SpeciesStatus, at: str) -> Problem:
+    described = "; ".join(
+        f"suspension #{s.id} in force since {s.start_date}"
+        + (f": {s.notes}" if s.notes else "")
+        + (f" (compilers' notes: {s.internal_notes})" if s.internal_notes else "")
+        for s in status.suspensions
+    )
+    message = (
+        f"a CITES trade suspension covers {status.full_name} with {status.country}: {described}"
+    )
+    problem = _problem(at, message, "trade_suspended")
+    problem["suspensions"] = [
+        {
+            "id": s.id,
+            "start_date": s.start_date.isoformat(),
+            "notes": s.notes,
+            "internal_notes": s.internal_notes,
+        }
+        for s in status.suspensions
+    ]
+    return problem
+
+
+def species_problems(
+    permit: PermitIn,
+    statuses: Sequence[SpeciesStatus],
+    *,
+    matches: Mapping[str, NameMatch],
+    issued: Sequence[IssuedQuantity],
+    restrictions_known: bool,
+) -> tuple[list[Problem], list[Problem]]:
+    """The permit's items against their species-ref status on the issue date (one per item,
+    in order): refusals (`field`, `message`, `type`, and what backs them) and warnings
+    (`code`, `message`, `field`). `matches`: species-ref's matches of the names it did not
+    resolve precisely (their alternatives); `issued`: what earlier permits hold of the
+    items' taxa this year; `restrictions_known` is False when species-ref does not know the
+    issuing country (a test exchange's user-assigned code), so no suspension or quota of it
+    can be read."""
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    exporting = permit.type is not PermitType.IMPORT
+    quota_taxa: dict[int, set[int]] = defaultdict(set)
+    for status in statuses:
+        for quota in status.quotas:
+            if status.taxon_id is not None:
+                quota_taxa[quota.id].add(status.taxon_id)
+            if quota.taxon.taxon_id is not None:
+                quota_taxa[quota.id].add(quota.taxon.taxon_id)
+    this_permit: dict[int, Decimal] = defaultdict(Decimal)
+    for n, (item, status) in enumerate(zip(permit.items, statuses, strict=True)):
+        at = f"items[{n}]"
+        if status.taxon_id is None or status.match_type not in PRECISE_MATCHES:
+            problems.append(_imprecise_name(item.species, status, matches.get(item.species), at))
+            continue
+        if status.match_type == "SYNONYM":
+            message = (
+                f"{item.species!r} is a synonym of {status.full_name} (taxon {status.taxon_id})"
+            )
+            warnings.append(_warning(f"{at}.species", message, "SPECIES_SYNONYM"))
+        found, warned = _appendix_checks(permit, item, status, at)
+        problems += found
+        warnings += warned
+        if not restrictions_known:
+            continue
+        if status.suspensions:
+            problems.append(_suspension_problem(status, at))
+        if not exporting:
+            continue
+        for quota in status.quotas:
+            whose = (
+                f"the export quota of {quota.country or status.country} for"
+                f" {quota.taxon.name or status.full_name} (#{quota.id}, since {quota.start_date})"
+            )
+            if quota.quota == 0:
+                problem = _problem(
+                    f"{at}.quantity", f"{whose} is zero: no export", "quota_exceeded"
+                )
+                problems.append(
+                    problem | {"quota": "0", "used": "0", "requested": str(item.quantity)}
+                )
+                continue
+            if not quota_counts(quota, item.unit):
+                continue
+            used = this_permit[quota.id] + quota_used(
+                quota, taxa=quota_taxa[quota.id], issued=issued, on=permit.issued_on
+            )
+            this_permit[quota.id] += item.quantity
+            if used + item.quantity > quota.quota:
+                unit = item.unit or "specimens"
+                message = (
+                    f"{whose} is {quota.quota} {unit} in {permit.issued_on.year};"
+                    f" permits of {status.country} already hold {used}, {item.quantity}"
+                    f" requested: {quota.quota - used} left"
+                )
+                problem = _problem(f"{at}.quantity", message, "quota_exceeded")
+                problems.append(
+                    problem
+                    | {
+                        "quota": str(quota.quota),
+                        "used": str(used),
+                        "requested": str(item.quantity),
+                    }
+                )
+    return problems, warnings
+
+
+def as_back_filled_warnings(problems: Iterable[Problem]) -> list[Problem]:
+    """A back-filled permit's refusals, as the warnings it is stored with."""
+    return [
+        _warning(
+            p["field"],
+            f"back-filled permit stored as issued: {p['message']}",
+            str(p["type"]).upper(),
+        )
+        for p in problems
+    ]

@@ -131,6 +131,23 @@ class PermitOut(BaseModel):
     created_at: datetime
 
 
+class IssueWarning(BaseModel):
+    """What was found at issue without refusing the permit (a split listing the origin does
+    not settle, a synonym, or a back-filled permit's refusals): kept in the audit trail."""
+
+    code: str = Field(
+        description="Stable: APPENDIX_UNDETERMINED, SPECIES_SYNONYM, TRADE_SUSPENDED..."
+    )
+    message: str
+    field: str | None
+
+
+class IssuedPermitOut(PermitOut):
+    """The 201 answer to an issue: the stored permit and what was found without refusing it."""
+
+    warnings: list[IssueWarning] = Field(default_factory=list)
+
+
 class StatusChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -28,8 +28,8 @@ from pangolin_core.contracts.permits import (
     Severity,
     Verdict,
 )
-from pangolin_core.contracts.species import ExportQuota, SpeciesStatus
-from permit_verify.permits.rules import MULTI_USE, appendix_problems
+from pangolin_core.contracts.species import SpeciesStatus
+from permit_verify.permits.rules import MULTI_USE, appendix_problems, quota_counts
 from permit_verify.permits.schemas import PermitItemOut, PermitOut, PermitStatus, PermitType
 from permit_verify.permits.signing import verify_permit
 
@@ -578,12 +578,6 @@ def _species_findings(declaration: Declaration, facts: LineFacts, at: str) -> li
             )
         )
     return out
-
-
-def quota_counts(quota: ExportQuota, unit: str | None) -> bool:
-    """Whether a quantity in `unit` (None: specimens) counts against the quota: a quota
-    without units counts specimens."""
-    return unit in quota.units if unit is not None else not quota.units
 
 
 def _quota_findings(facts: LineFacts, status: SpeciesStatus, at: str) -> list[Finding]:

@@ -23,7 +23,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import uuid4
 
-import structlog
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,21 +36,18 @@ from pangolin_core.contracts.permits import (
     VerifiedLineSummary,
 )
 from pangolin_core.contracts.risk import ASSESS_SUBJECT, AssessmentRequest, RiskAssessment
-from pangolin_core.contracts.species import (
-    SpeciesStatus,
-    StatusQuery,
-    StatusRequest,
-    StatusResponse,
-)
+from pangolin_core.contracts.species import SpeciesStatus, StatusQuery
 from pangolin_core.db import Database
 from pangolin_core.errors import InvalidInput, NotFound, PangolinError
 from pangolin_core.identity import Caller
 from pangolin_core.messaging.outbox import enqueue
 from pangolin_core.messaging.rpc import RpcClient
 from permit_verify.errors import DeclarationChanged, VerificationInProgress
+from permit_verify.permits.rules import quota_counts
 from permit_verify.permits.schemas import PermitOut
 from permit_verify.permits.service import EVENT_SOURCE, permit_out
 from permit_verify.permits.signing import PermitSigner
+from permit_verify.species import species_statuses
 from permit_verify.verifications import repository
 from permit_verify.verifications.models import Verification, VerificationPermit
 from permit_verify.verifications.rules import (
@@ -63,13 +59,8 @@ from permit_verify.verifications.rules import (
     line_findings,
     line_verdict,
     matched_item,
-    quota_counts,
 )
 from permit_verify.verifications.schemas import LineResult, VerificationOut
-
-log = structlog.get_logger(__name__)
-
-STATUS_SUBJECT = "species.rpc.status"
 
 
 def fingerprint(declaration: Declaration) -> str:
@@ -106,23 +97,6 @@ def status_queries(declaration: Declaration, item_species: Sequence[str]) -> lis
     ]
     queries += [StatusQuery(name=name, as_of=on) for name in item_species]
     return queries
-
-
-async def species_statuses(
-    *, rpc: RpcClient, queries: list[StatusQuery], timeout: float
-) -> list[SpeciesStatus] | None:
-    """species-ref's answers in query order, or None when it did not answer."""
-    try:
-        response = await rpc.call(
-            STATUS_SUBJECT, StatusRequest(queries=queries), StatusResponse, timeout=timeout
-        )
-    except (PangolinError, ValidationError) as exc:
-        log.warning("species_ref_unavailable", error=str(exc))
-        return None
-    if len(response.results) != len(queries):
-        log.warning("species_ref_answer_short", asked=len(queries), got=len(response.results))
-        return None
-    return response.results
 
 
 async def _quota_used(
