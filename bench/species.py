@@ -347,6 +347,7 @@ class Load:
     server_pid: int
     names_per_request: int = 1
     rate: float | None = None  # open loop: requests/s sent on schedule; None: closed loop
+    ok_statuses: frozenset[int] = frozenset({200})  # answers whose latency counts
 
 
 @dataclass
@@ -485,7 +486,7 @@ async def _window(
                 continue
             latency = time.perf_counter() - started
             statuses[status] += 1
-            if status == 200:
+            if status in load.ok_statuses:
                 result.latencies.append(latency)
             elif not result.first_error:
                 result.first_error = f"{status} {body[:300].decode(errors='replace')}"
@@ -527,7 +528,7 @@ async def _paced_window(
         finally:
             free.put_nowait(connection)
         statuses[status] += 1
-        if status == 200:
+        if status in load.ok_statuses:
             result.latencies.append(time.perf_counter() - due)
         elif not result.first_error:
             result.first_error = f"{status} {body[:300].decode(errors='replace')}"
