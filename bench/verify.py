@@ -838,8 +838,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--concurrency", type=int, default=32, metavar="N", help="requests in flight (default 32)"
     )
     parser.add_argument(
-        "--rates", default="100", metavar="R,R,...",
-        help="open-loop phases through the gateway, verifications/s (default 100)",
+        "--rates", default="25,100", metavar="R,R,...",
+        help="open-loop phases through the gateway, verifications/s (default 25,100)",
     )  # fmt: skip
     parser.add_argument(
         "--max-requests", type=int, default=4_000, metavar="N",
