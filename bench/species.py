@@ -145,7 +145,10 @@ def process_tree(pid: int) -> list[int]:
     """The process and its descendants (uvicorn's workers), from /proc."""
     found = [pid]
     for task in Path(f"/proc/{pid}/task").iterdir():
-        children = (task / "children").read_text().split()
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:  # a thread that ended since the listing
+            continue
         for child in children:
             found += process_tree(int(child))
     return found

@@ -884,7 +884,10 @@ def main(args: argparse.Namespace) -> int:
     rng = random.Random(args.seed)
     today = datetime.now(UTC).date()
     progress("building the registry from the checklist (Appendix II species, native countries)")
-    registry = shipments(args.permits // LINES, rng, today)
+    registry = shipments(-(-args.permits // LINES), rng, today)
+    if extra := len(registry) * LINES - args.permits:  # exactly --permits: a shorter last one
+        last = registry[-1]
+        registry[-1] = Shipment(last.exporter, last.importer, last.permits[: LINES - extra])
     budget = Budget(registry)
     with running_suite(args, registry) as suite:
         servers = suite["servers"]
