@@ -753,12 +753,13 @@ def print_report(report: dict[str, Any]) -> None:
     for key in report["paced"]:
         row = rows[key]
         clean = not row["non_200"] and not row["failures"]
-        met = row["p99_ms"] < TARGET_P99_MS and clean and row["offered_per_s"] >= TARGET_RATE
+        met = row["p99_ms"] < TARGET_P99_MS and clean
+        at_target = row["offered_per_s"] >= TARGET_RATE
         print(
             f"| verification p99, open loop {row['offered_per_s']:g}/s through the gateway"
             f" ({row['requests_per_s']:.1f}/s answered) | {row['p99_ms']:.1f} ms |"
             f" < {TARGET_P99_MS:g} ms at {TARGET_RATE:g}/s |"
-            f" {verdict(met)} |"
+            + (f" {verdict(met)} |" if at_target else f" below the rate: {verdict(met)} at it |")
         )
     gateway = rows["gateway"]
     print(
