@@ -39,6 +39,7 @@ import multiprocessing
 import os
 import platform
 import random
+import secrets
 import shlex
 import subprocess
 import sys
@@ -55,12 +56,13 @@ from types import ModuleType
 from typing import Any
 from uuid import uuid4
 
+import asyncpg
 import httpx
 import nats
 import sqlalchemy as sa
 
 # Sibling benchmarks (run as a script, bench/ is on sys.path); mypy does not see bench/.
-from backbone import postgres_database  # type: ignore[import-not-found, unused-ignore]
+from backbone import plain_postgres_url  # type: ignore[import-not-found, unused-ignore]
 from species import (  # type: ignore[import-not-found, unused-ignore]
     Connection,
     Load,
@@ -74,6 +76,7 @@ from species import (  # type: ignore[import-not-found, unused-ignore]
     tree_cpu_seconds,
     verdict,
 )
+from sqlalchemy.engine import make_url
 
 from pangolin_core import migrations
 from pangolin_core.contracts.cites_codes import CodeListName, read_code_lists
@@ -527,18 +530,30 @@ async def no_responders(nats_url: str, calls: int = 200) -> dict[str, Any]:
 # The suite
 
 
+async def _postgres_admin(admin_url: str, statement: str) -> str:
+    admin = await asyncpg.connect(plain_postgres_url(admin_url), timeout=10)
+    try:
+        await admin.execute(statement)
+        return str(await admin.fetchval("SHOW server_version"))
+    finally:
+        await admin.close()
+
+
 @contextmanager
 def postgres_url(args: argparse.Namespace) -> Iterator[str | None]:
+    """A fresh database for permit-verify on `--postgres`, dropped at the end. (Not
+    backbone.py's `postgres_database` across two `asyncio.run`: the first loop's shutdown
+    would close the suspended generator and drop the database at once.)"""
     if not args.postgres:
         yield None
         return
-    manager = postgres_database(args.postgres)
-    url, server_version = asyncio.run(manager.__aenter__())
-    args.postgres_version = server_version
+    name = f"pangolin_bench_verify_{secrets.token_hex(4)}"
+    args.postgres_version = asyncio.run(_postgres_admin(args.postgres, f'CREATE DATABASE "{name}"'))
     try:
-        yield url
+        yield make_url(args.postgres).set(database=name).render_as_string(False)
     finally:
-        asyncio.run(manager.__aexit__(None, None, None))
+        drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+        asyncio.run(_postgres_admin(args.postgres, drop))
 
 
 @contextmanager
@@ -561,7 +576,9 @@ def running_suite(
             gw.migrate(tmp, ["species-ref", "gateway", "risk-score"], True)
         )
         engine = "PostgreSQL" if pg_url else "SQLite"
-        progress(f"filling the registry ({engine}): {len(registry) * LINES:,} permits")
+        progress(
+            f"filling the registry ({engine}): {sum(len(s.permits) for s in registry):,} permits"
+        )
         notes["registry"] = asyncio.run(fill_registry(registry_url, registry))
         progress(
             "  signed in {sign_s:.1f} s, inserted in {insert_s:.1f} s ({permits:,} permits,"
