@@ -15,7 +15,7 @@ is made with `pangolin clients create --json` and calls with a bearer token.
 Load (bench/species.py's raw HTTP/1.1 generator, in another process; server CPU from /proc):
 - `POST /v1/verifications`, declarations of 3 lines each naming a registry permit (3 permits
   of one exporter), every declaration id distinct (a replay would be a cache hit): through the
-  gateway with `--concurrency` (32) in flight (saturation), then open loop at `--rates` (100/s,
+  gateway with `--concurrency` (32) in flight (saturation), then open loop at `--rates` (25, 100/s,
   latency from the due time), then direct to permit-verify with 32 in flight;
 - `POST /v1/permits/{id}/endorsements` through the gateway, 32 in flight, each on its own
   permit (quantity within the balance).
