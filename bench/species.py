@@ -145,7 +145,10 @@ def process_tree(pid: int) -> list[int]:
     """The process and its descendants (uvicorn's workers), from /proc."""
     found = [pid]
     for task in Path(f"/proc/{pid}/task").iterdir():
-        children = (task / "children").read_text().split()
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:  # a thread that ended since the listing
+            continue
         for child in children:
             found += process_tree(int(child))
     return found
@@ -347,6 +350,7 @@ class Load:
     server_pid: int
     names_per_request: int = 1
     rate: float | None = None  # open loop: requests/s sent on schedule; None: closed loop
+    ok_statuses: frozenset[int] = frozenset({200})  # answers whose latency counts
 
 
 @dataclass
@@ -485,7 +489,7 @@ async def _window(
                 continue
             latency = time.perf_counter() - started
             statuses[status] += 1
-            if status == 200:
+            if status in load.ok_statuses:
                 result.latencies.append(latency)
             elif not result.first_error:
                 result.first_error = f"{status} {body[:300].decode(errors='replace')}"
@@ -527,7 +531,7 @@ async def _paced_window(
         finally:
             free.put_nowait(connection)
         statuses[status] += 1
-        if status == 200:
+        if status in load.ok_statuses:
             result.latencies.append(time.perf_counter() - due)
         elif not result.first_error:
             result.first_error = f"{status} {body[:300].decode(errors='replace')}"
