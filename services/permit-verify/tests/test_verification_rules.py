@@ -27,6 +27,7 @@ from permit_verify.verifications.rules import (
     name_similarity,
     normalised_name,
 )
+from permit_verify.verifications.service import RegistryFacts, status_queries
 
 ON = date(2026, 11, 20)
 
@@ -239,3 +240,18 @@ def test_verdicts() -> None:
     assert declaration_verdict(["valid", "discrepancies"]) == "discrepancies"
     assert declaration_verdict(["discrepancies", "unverifiable", "valid"]) == "unverifiable"
     assert declaration_verdict(["unverifiable", "invalid"]) == "invalid"
+
+
+def test_species_ref_is_asked_only_for_item_names_not_resolved_at_issue() -> None:
+    """A permit item resolved when it was issued keeps its taxon; the others are asked in the
+    declaration's one batch, as the trading State sees them (small answers)."""
+    resolved = _item("A", species="Python regius", taxon_id=5467)
+    unresolved = _item("B", species="Boa regia")
+    registry = RegistryFacts({("KE", "KE/2026/E/1"): _permit(resolved, unresolved)}, {})
+    assert registry.known_taxa() == {"Python regius": 5467}
+    assert registry.item_species() == ["Boa regia"]
+
+    queries = status_queries(_declaration(), registry.item_species())
+    assert [q.name for q in queries] == ["Python regius", "Boa regia"]  # the line, then B
+    item_query = queries[1]
+    assert (item_query.country, item_query.direction, item_query.as_of) == ("KE", "export", ON)
