@@ -1,0 +1,65 @@
+"""`/v1/permits/lookup` and `/v1/permits/{id}/confirmations`: what partner countries call."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from pangolin_core.db import SessionDep
+from pangolin_core.identity import Caller, requires_any_scope, requires_scope
+from permit_verify.dependencies import PERMIT_PATH, PartnersDep, PermitId
+from permit_verify.endorsements.schemas import EndorsementOut
+from permit_verify.partners import service
+from permit_verify.partners.schemas import ConfirmationIn, IssuingCountry, PermitNumber
+from permit_verify.permits.schemas import PermitOut
+
+router = APIRouter(prefix="/v1/permits", tags=["partners"])
+
+LookupCaller = Annotated[Caller, Depends(requires_any_scope("permits:lookup", "permits:read"))]
+Partner = Annotated[Caller, Depends(requires_scope("permits:lookup"))]
+
+
+@router.get(
+    "/lookup",
+    response_model=PermitOut,
+    summary="A permit this registry issued, as issued (signature, status, balances)",
+)
+async def lookup_permit(
+    number: Annotated[PermitNumber, Query(description="The permit number (box 1)")],
+    issuing_country: Annotated[IssuingCountry, Query(description="ISO 3166-1 alpha-2")],
+    session: SessionDep,
+    caller: LookupCaller,
+    directory: PartnersDep,
+) -> PermitOut:
+    return await service.lookup(
+        session=session,
+        number=number,
+        issuing_country=issuing_country,
+        caller=caller,
+        directory=directory,
+    )
+
+
+@router.post(
+    PERMIT_PATH + "/confirmations",
+    status_code=201,
+    response_model=EndorsementOut,
+    summary="A partner confirms the quantities it endorsed on a permit issued here",
+)
+async def confirm_endorsement(
+    permit_id: PermitId,
+    body: ConfirmationIn,
+    session: SessionDep,
+    caller: Partner,
+    directory: PartnersDep,
+) -> EndorsementOut:
+    return await service.confirm(
+        session=session,
+        permit_id=str(permit_id),
+        confirmation=body,
+        caller=caller,
+        directory=directory,
+        today=datetime.now(UTC).date(),
+    )
