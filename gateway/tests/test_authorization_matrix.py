@@ -41,7 +41,7 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any]]] = {
 ALLOWED: dict[Role, set[str]] = {
     Role.SINGLE_WINDOW: {"species read", "permit verify", "permit endorse"},
     Role.CUSTOMS: {
-        "species read", "permit lookup", "permit confirm", "risk assess", "risk evaluation", "intel read",
+        "species read", "permit lookup", "risk assess", "risk evaluation", "intel read",
         "intel write", "taxii discovery",
     },
     Role.MANAGEMENT_AUTHORITY: {
