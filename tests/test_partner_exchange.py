@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -23,13 +24,57 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from pangolin_core import migrations
+from pangolin_core.db import Database
+from pangolin_core.messaging.tables import outbox
 from pangolin_core.testing import eventually
+from species_ref.app import DEFINITION as SPECIES_REF
+from species_ref.seed import seed
+from species_ref.settings import SpeciesRefSettings
 from suite_support import five_free_ports
 
-STARTUP_LIMIT = 60.0
+# Both suites start at once on a shared machine (2 cores here, other work running).
+STARTUP_LIMIT = 90.0
 A, B = "KE", "TZ"
 TODAY = datetime.now(UTC).date()
+
+
+def pangolin(data_dir: Path, *args: str) -> str:
+    """A `pangolin` command on a suite's data dir (its SQLite files); what it printed."""
+    env = _environment({"PANGOLIN_GATEWAY_DATABASE_URL": f"sqlite:///{data_dir}/gateway.db"})
+    done = subprocess.run(
+        [sys.executable, "-m", "pangolin_core.cli", *args],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout
+
+
+async def seed_species_ref(*data_dirs: Path) -> None:
+    """species-ref's database with the shipped checklist, loaded once (~20 s) for both
+    suites (`pangolin up` then finds it loaded), its 38k taxon events marked published: no
+    test here wants them on the wire."""
+    first = data_dirs[0] / "species-ref.db"
+    url = f"sqlite:///{first}"
+    await migrations.upgrade(SPECIES_REF.migrations, url)
+    await seed(SpeciesRefSettings(database_url=url))
+    db = Database(url)
+    async with db.session() as session:
+        await session.exec(sa.update(outbox).values(published_at=datetime.now(UTC)))
+    await db.dispose()
+    with sqlite3.connect(first) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    for other in data_dirs[1:]:
+        shutil.copyfile(first, other / "species-ref.db")
+
+
+def create_client(data_dir: Path, name: str, country: str, role: str) -> dict[str, Any]:
+    """A gateway client of a suite that is not running yet (its gateway database migrated)."""
+    out = pangolin(data_dir, "clients", "create", "--name", name, "--country", country,
+                   "--role", role, "--json", "--data-dir", str(data_dir))  # fmt: skip
+    credentials: dict[str, Any] = json.loads(out)
+    return credentials
 
 
 @dataclass
@@ -42,15 +87,6 @@ class Suite:
     @property
     def gateway(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def create_client(self, name: str, country: str, role: str) -> dict[str, Any]:
-        done = subprocess.run(
-            [sys.executable, "-m", "pangolin_core.cli", "clients", "create", "--name", name,
-             "--country", country, "--role", role, "--json", "--data-dir", str(self.data_dir)],
-            env=_environment({}), capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        credentials: dict[str, Any] = json.loads(done.stdout)
-        return credentials
 
     async def stop(self) -> None:
         if self.process.returncode is None:
@@ -80,24 +116,32 @@ async def _read_until_up(suite: Suite) -> None:
             return
 
 
-@asynccontextmanager
-async def running_suite(data_dir: Path, extra_env: dict[str, str]) -> AsyncIterator[Suite]:
-    port = five_free_ports()
+async def start_suite(data_dir: Path, port: int, extra_env: dict[str, str]) -> Suite:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "pangolin_core.cli", "up",
         "--data-dir", str(data_dir), "--port", str(port),
         env=_environment(extra_env), stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
-    suite = Suite(data_dir, port, process, [])
+    return Suite(data_dir, port, process, [])
+
+
+@asynccontextmanager
+async def two_suites(
+    a: tuple[Path, dict[str, str]], b: tuple[Path, dict[str, str]], ports: tuple[int, int]
+) -> AsyncIterator[tuple[Suite, Suite]]:
+    """Both suites started at once (each `pangolin up` in its own process group)."""
+    suites = [await start_suite(a[0], ports[0], a[1]), await start_suite(b[0], ports[1], b[1])]
     try:
         try:
-            await asyncio.wait_for(_read_until_up(suite), STARTUP_LIMIT)
+            await asyncio.wait_for(
+                asyncio.gather(*(_read_until_up(s) for s in suites)), STARTUP_LIMIT
+            )
         except TimeoutError:
-            pytest.fail("not up within 60 s:\n" + "\n".join(suite.output))
-        yield suite
+            pytest.fail("not up within 60 s:\n" + "\n".join(suites[0].output + suites[1].output))
+        yield suites[0], suites[1]
     finally:
-        await suite.stop()
+        await asyncio.gather(*(s.stop() for s in suites))
 
 
 async def token(http: httpx.AsyncClient, suite: Suite, credentials: dict[str, Any]) -> str:
@@ -153,128 +197,131 @@ def bearer(value: str) -> dict[str, str]:
 async def test_a_verifies_and_endorses_a_permit_of_b_and_b_sees_the_confirmed_quantities(
     tmp_path: Path,
 ) -> None:
+    dir_a, dir_b = tmp_path / "a", tmp_path / "b"
+    for data_dir in (dir_a, dir_b):
+        data_dir.mkdir()
+        pangolin(data_dir, "migrate", "gateway")
+    await seed_species_ref(dir_b, dir_a)
+    # B's gateway knows its MA and A's registry (a `partner` client); A's its single window.
+    b_ma = create_client(dir_b, "tz-ma", B, "management_authority")
+    a_at_b = create_client(dir_b, "ke-partner", A, "partner")
+    a_sw = create_client(dir_a, "ke-single-window", A, "single_window")
+    port_a = five_free_ports()
+    port_b = next(p for p in iter(five_free_ports, None) if abs(p - port_a) >= 5)
+    partners = {
+        B: {
+            "gateway_url": f"http://127.0.0.1:{port_b}",
+            "client_id": a_at_b["client_id"],
+            "client_secret": a_at_b["client_secret"],
+        }
+    }
+    env_a = {
+        "PANGOLIN_PERMIT_VERIFY_PARTNERS": json.dumps(partners),
+        "PANGOLIN_PERMIT_VERIFY_PARTNER_TIMEOUT": "2",
+    }
     async with (
         httpx.AsyncClient(timeout=30) as http,
-        running_suite(tmp_path / "b", {}) as suite_b,
+        two_suites((dir_a, env_a), (dir_b, {}), (port_a, port_b)) as (suite_a, suite_b),
     ):
-        b_ma = suite_b.create_client("tz-ma", B, "management_authority")
-        a_at_b = suite_b.create_client("ke-partner", A, "partner")
-        partners = {
-            B: {
-                "gateway_url": suite_b.gateway,
-                "client_id": a_at_b["client_id"],
-                "client_secret": a_at_b["client_secret"],
-            }
-        }
-        env_a = {
-            "PANGOLIN_PERMIT_VERIFY_PARTNERS": json.dumps(partners),
-            "PANGOLIN_PERMIT_VERIFY_PARTNER_TIMEOUT": "2",
-        }
-        async with running_suite(tmp_path / "a", env_a) as suite_a:
-            a_sw = suite_a.create_client("ke-single-window", A, "single_window")
-            ma = bearer(await token(http, suite_b, b_ma))
-            sw = bearer(await token(http, suite_a, a_sw))
+        ma = bearer(await token(http, suite_b, b_ma))
+        sw = bearer(await token(http, suite_a, a_sw))
 
-            issued = {}
-            for number, stamp in (("TZ/2026/E/0001", "TZ0001"), ("TZ/2026/E/0002", "TZ0002"),
-                                  ("TZ/2026/E/0003", "TZ0003")):  # fmt: skip
-                response = await http.post(
-                    f"{suite_b.gateway}/v1/permits", json=permit(number, stamp), headers=ma
-                )
-                assert response.status_code == 201, response.text
-                issued[number] = response.json()
-
-            # A's single window verifies B's permit: fetched from B, B's signature checked.
-            good = issued["TZ/2026/E/0001"]
-            verified = await http.post(
-                f"{suite_a.gateway}/v1/verifications",
-                json=declaration("SW-KE-2026-000001", good["number"], "TZ0001"),
-                headers=sw,
+        issued = {}
+        for number, stamp in (("TZ/2026/E/0001", "TZ0001"), ("TZ/2026/E/0002", "TZ0002"),
+                              ("TZ/2026/E/0003", "TZ0003")):  # fmt: skip
+            response = await http.post(
+                f"{suite_b.gateway}/v1/permits", json=permit(number, stamp), headers=ma
             )
-            assert verified.status_code == 200, verified.text
-            line = verified.json()["lines"][0]
-            assert (line["verdict"], line["permit_id"]) == ("valid", good["id"]), line
-            assert line["findings"] == []
+            assert response.status_code == 201, response.text
+            issued[number] = response.json()
 
-            # A endorses it in A's records; A's consumer confirms the quantities back to B.
-            endorsed = await http.post(
-                f"{suite_a.gateway}/v1/permits/{good['id']}/endorsements",
-                json={"declaration_id": "SW-KE-2026-000001", "office": "KEJKIA",
-                      "endorsed_on": TODAY.isoformat(),
-                      "items": [{"item_id": "A", "quantity": "60"}]},
-                headers=sw,
-            )  # fmt: skip
-            assert endorsed.status_code == 201, endorsed.text
-            assert endorsed.json()["balances"] == [{"item_id": "A", "balance": "40"}]
+        # A's single window verifies B's permit: fetched from B, B's signature checked.
+        good = issued["TZ/2026/E/0001"]
+        verified = await http.post(
+            f"{suite_a.gateway}/v1/verifications",
+            json=declaration("SW-KE-2026-000001", good["number"], "TZ0001"),
+            headers=sw,
+        )
+        assert verified.status_code == 200, verified.text
+        line = verified.json()["lines"][0]
+        assert (line["verdict"], line["permit_id"]) == ("valid", good["id"]), line
+        assert line["findings"] == []
 
-            async def confirmed_at_b() -> dict[str, Any] | None:
-                response = await http.get(
-                    f"{suite_b.gateway}/v1/permits/{good['id']}", headers=ma
-                )
-                body: dict[str, Any] = response.json()
-                return body if body["items"][0]["balance"] == "40" else None
+        # A endorses it in A's records; A's consumer confirms the quantities back to B.
+        endorsed = await http.post(
+            f"{suite_a.gateway}/v1/permits/{good['id']}/endorsements",
+            json={"declaration_id": "SW-KE-2026-000001", "office": "KEJKIA",
+                  "endorsed_on": TODAY.isoformat(),
+                  "items": [{"item_id": "A", "quantity": "60"}]},
+            headers=sw,
+        )  # fmt: skip
+        assert endorsed.status_code == 201, endorsed.text
+        assert endorsed.json()["balances"] == [{"item_id": "A", "balance": "40"}]
 
-            at_b = await eventually(confirmed_at_b, timeout=20)
-            assert at_b["status"] == "used"  # an export permit: single shipment
-            history = await http.get(
-                f"{suite_b.gateway}/v1/permits/{good['id']}/history", headers=ma
-            )
-            entries = {e["action"]: e for e in history.json()["entries"]}
-            assert entries["looked_up"]["client_id"] == a_at_b["client_id"]
-            assert entries["looked_up"]["country"] == A
-            confirmation = entries["confirmed"]
-            assert (confirmation["client_id"], confirmation["country"]) == (
-                a_at_b["client_id"],
-                A,
-            )
-            assert confirmation["details"]["declaration_id"] == "SW-KE-2026-000001"
-            assert confirmation["details"]["items"] == [
-                {"item_id": "A", "quantity": "60", "balance": "40"}
-            ]
+        async def confirmed_at_b() -> dict[str, Any] | None:
+            response = await http.get(f"{suite_b.gateway}/v1/permits/{good['id']}", headers=ma)
+            body: dict[str, Any] = response.json()
+            return body if body["items"][0]["balance"] == "40" else None
 
-            # The same declaration again at A is its stored answer; presented again under
-            # another id, the permit is used: B's answer and A's endorsement both say so.
-            again = await http.post(
-                f"{suite_a.gateway}/v1/verifications",
-                json=declaration("SW-KE-2026-000002", good["number"], "TZ0001"),
-                headers=sw,
-            )
-            codes = {f["code"] for f in again.json()["lines"][0]["findings"]}
-            assert {"PERMIT_ALREADY_USED", "PERMIT_IN_USE_ELSEWHERE"} <= codes
+        at_b = await eventually(confirmed_at_b, timeout=20)
+        assert at_b["status"] == "used"  # an export permit: single shipment
+        history = await http.get(f"{suite_b.gateway}/v1/permits/{good['id']}/history", headers=ma)
+        entries = {e["action"]: e for e in history.json()["entries"]}
+        assert entries["looked_up"]["client_id"] == a_at_b["client_id"]
+        assert entries["looked_up"]["country"] == A
+        confirmation = entries["confirmed"]
+        assert (confirmation["client_id"], confirmation["country"]) == (
+            a_at_b["client_id"],
+            A,
+        )
+        assert confirmation["details"]["declaration_id"] == "SW-KE-2026-000001"
+        assert confirmation["details"]["items"] == [
+            {"item_id": "A", "quantity": "60", "balance": "40"}
+        ]
 
-            # A copy altered behind B's signature (the row rewritten in B's database) fails
-            # at A, naming the box that differs.
-            forged = issued["TZ/2026/E/0002"]
-            with sqlite3.connect(suite_b.data_dir / "permit-verify.db") as db:
-                db.execute(
-                    "UPDATE permit SET exporter_name = ? WHERE id = ?",
-                    ("Forged Exports Ltd", forged["id"]),
-                )
-            tampered = await http.post(
-                f"{suite_a.gateway}/v1/verifications",
-                json=declaration("SW-KE-2026-000003", forged["number"], "TZ0002"),
-                headers=sw,
-            )
-            assert tampered.status_code == 200, tampered.text
-            line = tampered.json()["lines"][0]
-            assert line["verdict"] == "invalid"
-            signature = [f for f in line["findings"] if f["code"] == "SIGNATURE_INVALID"]
-            assert len(signature) == 1, line
-            assert "exporter.name" in signature[0]["message"]
-            assert (signature[0]["expected"], signature[0]["actual"]) == (
-                "Kilimanjaro Reptiles Ltd",
-                "Forged Exports Ltd",
-            )
+        # The same declaration again at A is its stored answer; presented again under
+        # another id, the permit is used: B's answer and A's endorsement both say so.
+        again = await http.post(
+            f"{suite_a.gateway}/v1/verifications",
+            json=declaration("SW-KE-2026-000002", good["number"], "TZ0001"),
+            headers=sw,
+        )
+        codes = {f["code"] for f in again.json()["lines"][0]["findings"]}
+        assert {"PERMIT_ALREADY_USED", "PERMIT_IN_USE_ELSEWHERE"} <= codes
 
-            # B down: A answers, the line unverifiable with PARTNER_UNAVAILABLE.
-            await suite_b.stop()
-            unanswered = await http.post(
-                f"{suite_a.gateway}/v1/verifications",
-                json=declaration("SW-KE-2026-000004", "TZ/2026/E/0003", "TZ0003"),
-                headers=sw,
+        # A copy altered behind B's signature (the row rewritten in B's database) fails
+        # at A, naming the box that differs.
+        forged = issued["TZ/2026/E/0002"]
+        with sqlite3.connect(suite_b.data_dir / "permit-verify.db") as db:
+            db.execute(
+                "UPDATE permit SET exporter_name = ? WHERE id = ?",
+                ("Forged Exports Ltd", forged["id"]),
             )
-            assert unanswered.status_code == 200, unanswered.text
-            line = unanswered.json()["lines"][0]
-            assert line["verdict"] == "unverifiable"
-            assert [f["code"] for f in line["findings"]] == ["PARTNER_UNAVAILABLE"]
-            assert unanswered.json()["verdict"] == "unverifiable"
+        tampered = await http.post(
+            f"{suite_a.gateway}/v1/verifications",
+            json=declaration("SW-KE-2026-000003", forged["number"], "TZ0002"),
+            headers=sw,
+        )
+        assert tampered.status_code == 200, tampered.text
+        line = tampered.json()["lines"][0]
+        assert line["verdict"] == "invalid"
+        signature = [f for f in line["findings"] if f["code"] == "SIGNATURE_INVALID"]
+        assert len(signature) == 1, line
+        assert "exporter.name" in signature[0]["message"]
+        assert (signature[0]["expected"], signature[0]["actual"]) == (
+            "Kilimanjaro Reptiles Ltd",
+            "Forged Exports Ltd",
+        )
+
+        # B down: A answers, the line unverifiable with PARTNER_UNAVAILABLE.
+        await suite_b.stop()
+        unanswered = await http.post(
+            f"{suite_a.gateway}/v1/verifications",
+            json=declaration("SW-KE-2026-000004", "TZ/2026/E/0003", "TZ0003"),
+            headers=sw,
+        )
+        assert unanswered.status_code == 200, unanswered.text
+        line = unanswered.json()["lines"][0]
+        assert line["verdict"] == "unverifiable"
+        assert [f["code"] for f in line["findings"]] == ["PARTNER_UNAVAILABLE"]
+        assert unanswered.json()["verdict"] == "unverifiable"
