@@ -320,3 +320,15 @@ async def test_partners_look_up_and_confirm_permits_issued_here_audited(
         e for e in await ke.outbox_events("permits.permit.endorsed") if e["subject"] == permit["id"]
     ]
     assert event["data"]["endorsing_country"] == "TZ"
+
+
+async def test_a_partner_serving_the_id_of_a_permit_held_here_is_refused(
+    ke: Registry, export_permit: PermitFactory, partner: FakePartner
+) -> None:
+    own = (await ke.client.post("/v1/permits", json=export_permit(), headers=MA_KE)).json()
+    served = partner.issue(id=own["id"])
+    line = await verify(ke, import_declaration(served["number"]))
+    assert line_codes(line) == {"PARTNER_UNAVAILABLE"}
+    assert line["permit_id"] is None
+    kept = await ke.client.get(f"/v1/permits/{own['id']}", headers=MA_KE)
+    assert kept.json() == own

@@ -75,6 +75,11 @@ async def store_copies(session: AsyncSession, copies: Sequence[PermitOut]) -> No
     balance = sa.type_coerce(table.c.balance, sa.BigInteger)
     for permit in copies:
         existing = await session.get(Permit, permit.id)
+        if existing is not None and (existing.issuing_country, existing.number) != (
+            permit.issuing_country,
+            permit.number,
+        ):
+            continue  # another permit's id: never touched (verification refused it first)
         if existing is None:
             row, items = _rows(permit, created_by=f"partner:{permit.issuing_country}")
             try:

@@ -266,6 +266,28 @@ async def _registry_facts(
     permits = {key: permit_out(permit, items) for key, (permit, items) in found.items()}
     # A partner's permit is what its registry serves now (a copy kept here is not enough
     # when the partner cannot be asked: its status may have changed there).
+    # A partner's id that this registry holds for another permit is refused: the copy is
+    # kept (and endorsed) under that id.
+    unknown_ids = {
+        fetched.permit.id: key
+        for key, fetched in answers.found.items()
+        if key not in permits or permits[key].id != fetched.permit.id
+    }
+    if unknown_ids:
+        taken = await repository.ids_taken(session, unknown_ids)
+        if taken:
+            answers = PartnerAnswers(
+                {k: v for k, v in answers.found.items() if v.permit.id not in taken},
+                answers.not_found,
+                {
+                    **answers.unavailable,
+                    **{
+                        unknown_ids[i]: f"{unknown_ids[i][0]} served a permit id this registry"
+                        " holds for another permit"
+                        for i in taken
+                    },
+                },
+            )
     for key in (*answers.not_found, *answers.unavailable):
         permits.pop(key, None)
     for key, fetched in answers.found.items():
@@ -356,8 +378,8 @@ async def verify(
             jwks=registry.jwks(permit, signer) if permit is not None else {},
             quota_used=quota_used,
             drawn_before=dict(drawn[permit.id]) if permit is not None else {},
-            partner_not_found=answers.not_found,
-            partner_unavailable=answers.unavailable,
+            partner_not_found=registry.partners.not_found,
+            partner_unavailable=registry.partners.unavailable,
         )
         findings = line_findings(declaration, facts, home_country=caller.country)
         item = matched_item(line, permit, status, taxa) if permit is not None else None
@@ -390,7 +412,7 @@ async def verify(
     # The partners' permits are kept here (under their ids) so the single window can
     # endorse them; stored with the verification, in the request's unit of work.
     await partner_copies.store_copies(
-        session, [fetched.permit for fetched in answers.found.values()]
+        session, [fetched.permit for fetched in registry.partners.found.values()]
     )
     return await _store(session, declaration, out, print_, caller)
 
