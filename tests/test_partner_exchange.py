@@ -1,6 +1,6 @@
 """Issue 5's cross-border promise, with two whole suites: country A (KE) and country B (TZ),
-each `pangolin up` with its own nats-server, ports and data dir, A having B in its partner
-directory. A's single window verifies and endorses a permit B issued; B's registry shows the
+each `pangolin up` with its own nats-server, ports and data dir, each in the other's
+partner directory. A's single window verifies and endorses a permit B issued; B's registry shows the
 quantities A confirmed; a copy altered behind B's signature fails; B down is
 PARTNER_UNAVAILABLE, never a 500.
 """
@@ -202,26 +202,33 @@ async def test_a_verifies_and_endorses_a_permit_of_b_and_b_sees_the_confirmed_qu
         data_dir.mkdir()
         pangolin(data_dir, "migrate", "gateway")
     await seed_species_ref(dir_b, dir_a)
-    # B's gateway knows its MA and A's registry (a `partner` client); A's its single window.
+    # Each registry is the other's partner: a `partner` client on each gateway for the other
+    # country. B's gateway also knows B's MA, A's its single window.
     b_ma = create_client(dir_b, "tz-ma", B, "management_authority")
     a_at_b = create_client(dir_b, "ke-partner", A, "partner")
+    b_at_a = create_client(dir_a, "tz-partner", B, "partner")
     a_sw = create_client(dir_a, "ke-single-window", A, "single_window")
     port_a = five_free_ports()
     port_b = next(p for p in iter(five_free_ports, None) if abs(p - port_a) >= 5)
-    partners = {
-        B: {
-            "gateway_url": f"http://127.0.0.1:{port_b}",
-            "client_id": a_at_b["client_id"],
-            "client_secret": a_at_b["client_secret"],
+
+    def directory(country: str, port: int, credentials: dict[str, Any]) -> dict[str, str]:
+        partners = {
+            country: {
+                "gateway_url": f"http://127.0.0.1:{port}",
+                "client_id": credentials["client_id"],
+                "client_secret": credentials["client_secret"],
+            }
         }
-    }
-    env_a = {
-        "PANGOLIN_PERMIT_VERIFY_PARTNERS": json.dumps(partners),
-        "PANGOLIN_PERMIT_VERIFY_PARTNER_TIMEOUT": "2",
-    }
+        return {
+            "PANGOLIN_PERMIT_VERIFY_PARTNERS": json.dumps(partners),
+            "PANGOLIN_PERMIT_VERIFY_PARTNER_TIMEOUT": "2",
+        }
+
+    env_a = directory(B, port_b, a_at_b)
+    env_b = directory(A, port_a, b_at_a)
     async with (
         httpx.AsyncClient(timeout=30) as http,
-        two_suites((dir_a, env_a), (dir_b, {}), (port_a, port_b)) as (suite_a, suite_b),
+        two_suites((dir_a, env_a), (dir_b, env_b), (port_a, port_b)) as (suite_a, suite_b),
     ):
         ma = bearer(await token(http, suite_b, b_ma))
         sw = bearer(await token(http, suite_a, a_sw))
