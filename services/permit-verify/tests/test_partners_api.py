@@ -296,8 +296,14 @@ async def test_partners_look_up_and_confirm_permits_issued_here_audited(
     assert confirmed.status_code == 201, confirmed.text
     assert confirmed.json()["balances"] == [{"item_id": "A", "balance": "70"}]
     assert confirmed.json()["status"] == "used"
+    # Idempotent by the partner's declaration id: the same confirmation again is the first
+    # one (200, nothing taken twice); other content under that id is a 409.
     repeated = await ke.client.post(path, json=confirmation, headers=PARTNER_TZ)
-    assert (repeated.status_code, repeated.json()["code"]) == (409, "declaration_already_endorsed")
+    assert repeated.status_code == 200
+    assert repeated.json() == confirmed.json()
+    changed = {**confirmation, "items": [{"item_id": "A", "quantity": "31"}]}
+    refused = await ke.client.post(path, json=changed, headers=PARTNER_TZ)
+    assert (refused.status_code, refused.json()["code"]) == (409, "declaration_already_endorsed")
     own = await ke.client.post(
         path, json={**confirmation, "declaration_id": "X"}, headers=PARTNER_KE
     )

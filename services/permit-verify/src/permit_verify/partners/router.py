@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 
 from pangolin_core.db import SessionDep
 from pangolin_core.identity import Caller, requires_any_scope, requires_scope
@@ -47,6 +48,8 @@ async def lookup_permit(
     status_code=201,
     response_model=EndorsementOut,
     summary="A partner confirms the quantities it endorsed on a permit issued here",
+    description="The same confirmation again answers 200 with the first one as it stands.",
+    responses={200: {"description": "Confirmed before: nothing new recorded"}},
 )
 async def confirm_endorsement(
     permit_id: PermitId,
@@ -54,8 +57,8 @@ async def confirm_endorsement(
     session: SessionDep,
     caller: Partner,
     directory: PartnersDep,
-) -> EndorsementOut:
-    return await service.confirm(
+) -> EndorsementOut | JSONResponse:
+    recorded, created = await service.confirm(
         session=session,
         permit_id=str(permit_id),
         confirmation=body,
@@ -63,3 +66,6 @@ async def confirm_endorsement(
         directory=directory,
         today=datetime.now(UTC).date(),
     )
+    if not created:
+        return JSONResponse(recorded.model_dump(mode="json"), status_code=200)
+    return recorded

@@ -25,8 +25,14 @@ from pangolin_core.identity import Caller
 from pangolin_core.messaging.consumer import PoisonEvent
 from permit_verify.audit import repository as audit
 from permit_verify.audit.schemas import AuditAction
+from permit_verify.endorsements import repository as endorsement_records
 from permit_verify.endorsements import service as endorsements
-from permit_verify.endorsements.schemas import EndorsedItemIn, EndorsementOut
+from permit_verify.endorsements.schemas import (
+    EndorsedItemIn,
+    EndorsedItemOut,
+    EndorsementOut,
+    ItemBalance,
+)
 from permit_verify.errors import NotIssuingCountry
 from permit_verify.partners.client import (
     ConfirmationRefused,
@@ -36,7 +42,7 @@ from permit_verify.partners.client import (
 )
 from permit_verify.partners.schemas import ConfirmationIn
 from permit_verify.permits import repository as permits
-from permit_verify.permits.schemas import PermitOut
+from permit_verify.permits.schemas import PermitOut, PermitStatus
 from permit_verify.permits.service import permit_out
 
 log = structlog.get_logger(__name__)
@@ -71,6 +77,46 @@ async def lookup(
     return out
 
 
+async def _confirmed_before(
+    session: AsyncSession, permit_id: str, confirmation: ConfirmationIn, caller: Caller
+) -> EndorsementOut | None:
+    """The same confirmation recorded before (same partner, declaration, office, date and
+    items), as it stands now; None when there is none. Another one under the same
+    declaration id goes on to the endorsement's 409 `declaration_already_endorsed`."""
+    found = await endorsement_records.of_declaration(
+        session, permit_id=permit_id, declaration_id=confirmation.declaration_id
+    )
+    if found is None:
+        return None
+    endorsement, lines = found
+    same = (
+        endorsement.country == caller.country
+        and endorsement.office == confirmation.office
+        and endorsement.endorsed_on == confirmation.endorsed_on
+        and sorted((line.item_id, line.quantity) for line in lines)
+        == sorted((item.item_id, item.quantity) for item in confirmation.items)
+    )
+    if not same:
+        return None
+    permit = await permits.get(session, permit_id)
+    left = await permits.balances(session, permit_id)
+    return EndorsementOut(
+        id=endorsement.id,
+        permit_id=permit_id,
+        declaration_id=endorsement.declaration_id,
+        office=endorsement.office,
+        endorsed_on=endorsement.endorsed_on,
+        items=[
+            EndorsedItemOut(
+                item_id=line.item_id, quantity=line.quantity, balance=left[line.item_id]
+            )
+            for line in lines
+        ],
+        status=PermitStatus(permit.status),
+        balances=[ItemBalance(item_id=k, balance=v) for k, v in left.items()],
+    )
+
+
 async def confirm(
     *,
     session: AsyncSession,
@@ -79,16 +125,20 @@ async def confirm(
     caller: Caller,
     directory: PartnerDirectory,
     today: date,
-) -> EndorsementOut:
+) -> tuple[EndorsementOut, bool]:
     """A partner's endorsement of a permit issued here: taken from the balances like an
-    endorsement here (never below zero, once per declaration)."""
+    endorsement here (never below zero, once per declaration). The same confirmation again
+    answers the first one as it stands (False: nothing new recorded)."""
     permit = await permits.get(session, permit_id)
     if permit.issuing_country in directory or caller.country == permit.issuing_country:
         raise NotIssuingCountry(
             f"Permit {permit.number} of {permit.issuing_country}: only a partner country"
             " confirms endorsements, and only of permits this registry issued."
         )
-    return await endorsements.endorse(
+    before = await _confirmed_before(session, permit_id, confirmation, caller)
+    if before is not None:
+        return before, False
+    recorded = await endorsements.endorse(
         session=session,
         permit_id=permit_id,
         request=confirmation,
@@ -96,6 +146,7 @@ async def confirm(
         today=today,
         action=AuditAction.CONFIRMED,
     )
+    return recorded, True
 
 
 @dataclass(frozen=True)
