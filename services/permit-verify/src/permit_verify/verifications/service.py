@@ -253,6 +253,33 @@ def _as_partner_serves_it(fetched: PermitOut, copy: PermitOut | None) -> PermitO
     return fetched.model_copy(update={"items": items, "status": status})
 
 
+async def _refuse_ids_taken(
+    session: AsyncSession,
+    answers: PartnerAnswers,
+    permits: Mapping[tuple[str, str], PermitOut],
+) -> PartnerAnswers:
+    """The answers without permits served under an id this registry holds for another
+    permit (the copy is kept, and endorsed, under the partner's id): those are unavailable.
+    One query, only for ids not already known as the same permit's copy."""
+    new_ids = {
+        fetched.permit.id: key
+        for key, fetched in answers.found.items()
+        if key not in permits or permits[key].id != fetched.permit.id
+    }
+    taken = await repository.ids_taken(session, new_ids) if new_ids else set()
+    if not taken:
+        return answers
+    refused = {
+        new_ids[i]: f"{new_ids[i][0]} served a permit id this registry holds for another permit"
+        for i in taken
+    }
+    return PartnerAnswers(
+        {k: v for k, v in answers.found.items() if v.permit.id not in taken},
+        answers.not_found,
+        {**answers.unavailable, **refused},
+    )
+
+
 async def _registry_facts(
     session: AsyncSession, declaration: Declaration, answers: PartnerAnswers
 ) -> RegistryFacts:
@@ -264,30 +291,9 @@ async def _registry_facts(
     }
     found = await repository.permits_by_reference(session, references)
     permits = {key: permit_out(permit, items) for key, (permit, items) in found.items()}
+    answers = await _refuse_ids_taken(session, answers, permits)
     # A partner's permit is what its registry serves now (a copy kept here is not enough
     # when the partner cannot be asked: its status may have changed there).
-    # A partner's id that this registry holds for another permit is refused: the copy is
-    # kept (and endorsed) under that id.
-    unknown_ids = {
-        fetched.permit.id: key
-        for key, fetched in answers.found.items()
-        if key not in permits or permits[key].id != fetched.permit.id
-    }
-    if unknown_ids:
-        taken = await repository.ids_taken(session, unknown_ids)
-        if taken:
-            answers = PartnerAnswers(
-                {k: v for k, v in answers.found.items() if v.permit.id not in taken},
-                answers.not_found,
-                {
-                    **answers.unavailable,
-                    **{
-                        unknown_ids[i]: f"{unknown_ids[i][0]} served a permit id this registry"
-                        " holds for another permit"
-                        for i in taken
-                    },
-                },
-            )
     for key in (*answers.not_found, *answers.unavailable):
         permits.pop(key, None)
     for key, fetched in answers.found.items():
