@@ -30,6 +30,7 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "permit issue": ("POST", "/v1/permits", JSON_BODY),
     "permit endorse": ("POST", "/v1/permits/p-1/endorsements", JSON_BODY),
     "permit lookup": ("GET", "/v1/permits/lookup?number=KE%2F1&issuing_country=KE", {}),
+    "permit confirm": ("POST", "/v1/permits/p-1/confirmations", JSON_BODY),
     "risk assess": ("POST", "/v1/risk/assessments", JSON_BODY),
     "risk evaluation": ("GET", "/v1/risk/evaluation", {}),
     "intel read": ("GET", "/v1/intel/records", {}),
@@ -46,7 +47,7 @@ ALLOWED: dict[Role, set[str]] = {
     Role.MANAGEMENT_AUTHORITY: {
         "species read", "species publish", "permit issue", "intel read", "taxii discovery",
     },
-    Role.PARTNER: {"permit lookup", "taxii discovery"},
+    Role.PARTNER: {"permit lookup", "permit confirm", "taxii discovery"},
     Role.ADMIN: {"admin clients", "species sync state"},
 }  # fmt: skip
 

@@ -23,6 +23,7 @@ from pangolin_core.contracts.roles import ROLE_SCOPES, Role, scope_grants
         ("POST", "/v1/permits", "permit-verify", {"permits:issue"}),
         ("POST", "/v1/permits/p-1/endorsements", "permit-verify", {"permits:endorse"}),
         ("POST", "/v1/permits/p-1/status", "permit-verify", {"permits:issue"}),
+        ("POST", "/v1/permits/p-1/confirmations", "permit-verify", {"permits:lookup"}),
         ("GET", "/v1/permits/lookup", "permit-verify", {"permits:lookup", "permits:read"}),
         ("GET", "/v1/permits/jwks/KE", "permit-verify", {"permits:lookup", "permits:read", "permits:issue", "permits:endorse", "permits:verify"}),  # noqa: E501
         ("GET", "/v1/permits/p-1", "permit-verify", {"permits:read", "permits:issue", "permits:endorse", "permits:verify"}),  # noqa: E501
@@ -83,6 +84,8 @@ def test_every_scope_a_route_needs_is_granted_by_some_role() -> None:
         (Role.MANAGEMENT_AUTHORITY, "POST", "/v1/verifications", False),
         (Role.CUSTOMS, "POST", "/v1/risk/assessments", True),
         (Role.PARTNER, "GET", "/v1/permits/lookup", True),
+        (Role.PARTNER, "POST", "/v1/permits/p-1/confirmations", True),
+        (Role.SINGLE_WINDOW, "POST", "/v1/permits/p-1/confirmations", False),
         (Role.PARTNER, "GET", "/v1/species/status", False),
         (Role.ADMIN, "GET", "/v1/species/status", False),
     ],

@@ -76,6 +76,8 @@ ROUTES: tuple[Rule, ...] = (
         "permits:verify", "permits:read", "permits:lookup",
     ),
     rule(frozenset({"POST"}), "/v1/permits/*/endorsements", PERMITS, "permits:endorse"),
+    # A partner country confirms what it endorsed on a permit issued here.
+    rule(frozenset({"POST"}), "/v1/permits/*/confirmations", PERMITS, "permits:lookup"),
     rule(
         frozenset({"POST"}), "/v1/permits", PERMITS, "permits:issue",
         content_types=frozenset({"application/json", "application/xml", "text/xml"}),

@@ -158,6 +158,16 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def request_write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The unit of work of a read that writes (an audited read: a GET that records who
+    read what). On SQLite a GET's session begins without the write lock, and taking it
+    later fails at once ("database is locked") while another writer holds it, busy timeout
+    or not; this one takes it at BEGIN and waits its turn."""
+    async with database_of(request).session(write=True) as session:
+        yield session
+
+
 # scope="function": the commit runs when the endpoint returns, before the response goes out,
 # so a client never sees a 2xx for a change that then failed to commit.
 SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
+AuditedReadSessionDep = Annotated[AsyncSession, Depends(request_write_session, scope="function")]

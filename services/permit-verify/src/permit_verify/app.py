@@ -12,8 +12,11 @@ from pangolin_core.contracts.cites_codes import Code, CodeListName, CodeLists, r
 from pangolin_core.service import ServiceDefinition, ServiceRuntime, create_service_app
 from pangolin_core.telemetry import Telemetry
 from permit_verify.audit.router import router as audit_router
-from permit_verify.dependencies import CODE_LISTS, SIGNER
+from permit_verify.dependencies import CODE_LISTS, PARTNERS, SIGNER
 from permit_verify.endorsements.router import router as endorsements_router
+from permit_verify.partners.client import PartnerDirectory
+from permit_verify.partners.handlers import consumers
+from permit_verify.partners.router import router as partners_router
 from permit_verify.permits.router import router as permits_router
 from permit_verify.permits.signing import PermitSigner
 from permit_verify.settings import EXTRA_COUNTRY_DESCRIPTION, PermitVerifySettings
@@ -29,7 +32,12 @@ async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
         read_code_lists(), settings.extra_country_codes
     )
     runtime.extras[SIGNER] = PermitSigner(settings)
-    yield
+    directory = PartnerDirectory(settings)
+    runtime.extras[PARTNERS] = directory
+    try:
+        yield
+    finally:
+        await directory.aclose()
 
 
 def with_extra_countries(codes: CodeLists, extra: list[str]) -> CodeLists:
@@ -55,11 +63,13 @@ DEFINITION = ServiceDefinition(
     # permits first: its `/jwks/{country}` must win over `/{permit_id}/...` routes.
     routers=[
         permits_router,
+        partners_router,
         tokens_router,
         endorsements_router,
         audit_router,
         verifications_router,
     ],
+    consumers=consumers,
     lifespan=lifespan,
 )
 

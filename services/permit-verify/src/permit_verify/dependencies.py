@@ -10,11 +10,13 @@ from fastapi import Depends, Path, Request
 from pangolin_core.contracts.cites_codes import CodeLists
 from pangolin_core.db import Database, database_of
 from pangolin_core.messaging.rpc import RpcClient
+from permit_verify.partners.client import PartnerDirectory
 from permit_verify.permits.signing import PermitSigner
 from permit_verify.settings import PermitVerifySettings
 
 CODE_LISTS = "code_lists"
 SIGNER = "permit_signer"
+PARTNERS = "partner_directory"
 
 
 async def code_lists(request: Request) -> CodeLists:
@@ -25,6 +27,11 @@ async def code_lists(request: Request) -> CodeLists:
 async def permit_signer(request: Request) -> PermitSigner:
     signer: PermitSigner = request.app.state.runtime.extras[SIGNER]
     return signer
+
+
+async def partner_directory(request: Request) -> PartnerDirectory:
+    directory: PartnerDirectory = request.app.state.runtime.extras[PARTNERS]
+    return directory
 
 
 async def rpc_client(request: Request) -> RpcClient:
@@ -40,6 +47,7 @@ async def service_settings(request: Request) -> PermitVerifySettings:
 
 CodeListsDep = Annotated[CodeLists, Depends(code_lists)]
 SignerDep = Annotated[PermitSigner, Depends(permit_signer)]
+PartnersDep = Annotated[PartnerDirectory, Depends(partner_directory)]
 RpcDep = Annotated[RpcClient, Depends(rpc_client)]
 # The engine itself, for read-only work outside the request's unit of work.
 DatabaseDep = Annotated[Database, Depends(database_of)]

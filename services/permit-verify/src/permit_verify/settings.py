@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from pangolin_core.settings import Environment, ServiceSettings
@@ -29,6 +29,17 @@ def is_user_assigned_country_code(code: str) -> bool:
     if len(code) != 2 or not code.isascii() or not code.isupper() or not code.isalpha():
         return False
     return code in ("AA", "ZZ") or code[0] == "X" or (code[0] == "Q" and code[1] >= "M")
+
+
+class Partner(BaseModel):
+    """A partner country's Pangolin (or EPIX-compatible) gateway and the `partner` client it
+    issued to this registry (client credentials, `permits:lookup`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    gateway_url: AnyHttpUrl
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
 
 
 class PermitVerifySettings(ServiceSettings):
@@ -57,6 +68,24 @@ class PermitVerifySettings(ServiceSettings):
     # `production` refuses to start with it off.
     species_check_at_issue: bool = True
     risk_rpc_timeout: float = Field(0.5, gt=0, le=30)
+
+    # The partner directory: country -> its gateway and this registry's credentials there
+    # (JSON: `{"TZ": {"gateway_url": "https://...", "client_id": "...", "client_secret":
+    # "..."}}`). Permits issued by these countries are fetched from them (docs/permit-verify.md).
+    partners: dict[str, Partner] = Field(default_factory=dict)
+    # How long a call to a partner's gateway may take before the line is PARTNER_UNAVAILABLE.
+    partner_timeout: float = Field(2.0, gt=0, le=30)
+    # How long a fetched permit and a partner's JWKS are reused before they are fetched again.
+    partner_permit_cache_seconds: float = Field(30.0, ge=0, le=3600)
+    partner_jwks_cache_seconds: float = Field(300.0, ge=0, le=86400)
+
+    @field_validator("partners")
+    @classmethod
+    def _partner_countries(cls, partners: dict[str, Partner]) -> dict[str, Partner]:
+        for country in partners:
+            if len(country) != 2 or not country.isascii() or not country.isupper():
+                raise ValueError(f"partner {country!r} is not a two-letter country code")
+        return partners
 
     @field_validator("permit_signing_keys")
     @classmethod

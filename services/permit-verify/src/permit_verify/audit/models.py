@@ -16,7 +16,7 @@ class PermitAuditEntry(PermitVerifyTable, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     permit_id: str = Field(foreign_key="permit.id", max_length=36, index=True)
-    action: str = Field(max_length=32)  # issued | status_changed | endorsed
+    action: str = Field(max_length=32)  # AuditAction: issued, endorsed, looked_up...
     client_id: str = Field(max_length=255)
     country: str = Field(max_length=2)
     at: datetime = Field(sa_type=sa.DateTime(timezone=True))

@@ -14,6 +14,8 @@ class AuditAction(StrEnum):
     STATUS_CHANGED = "status_changed"
     ENDORSED = "endorsed"
     QR_CHECKED = "qr_checked"  # a scanned QR token checked against the registry
+    LOOKED_UP = "looked_up"  # a partner country read the permit (`/v1/permits/lookup`)
+    CONFIRMED = "confirmed"  # a partner confirmed quantities it endorsed on the permit
 
 
 class AuditEntryOut(BaseModel):

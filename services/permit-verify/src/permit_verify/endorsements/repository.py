@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from permit_verify.endorsements.models import Endorsement, EndorsementLine
@@ -17,6 +17,24 @@ async def declaration_endorsed(
         Endorsement.permit_id == permit_id, Endorsement.declaration_id == declaration_id
     )
     return (await session.exec(query)).first() is not None
+
+
+async def of_declaration(
+    session: AsyncSession, *, permit_id: str, declaration_id: str
+) -> tuple[Endorsement, Sequence[EndorsementLine]] | None:
+    """The endorsement a declaration made of a permit, with its lines (None: none)."""
+    query = select(Endorsement).where(
+        Endorsement.permit_id == permit_id, Endorsement.declaration_id == declaration_id
+    )
+    endorsement = (await session.exec(query)).first()
+    if endorsement is None:
+        return None
+    lines = await session.exec(
+        select(EndorsementLine)
+        .where(EndorsementLine.endorsement_id == endorsement.id)
+        .order_by(col(EndorsementLine.id))
+    )
+    return endorsement, lines.all()
 
 
 async def add(

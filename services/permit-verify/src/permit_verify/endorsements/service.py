@@ -133,7 +133,10 @@ async def endorse(
     request: EndorsementIn,
     caller: Caller,
     today: date,
+    action: AuditAction = AuditAction.ENDORSED,
 ) -> EndorsementOut:
+    """Endorse here; `action` CONFIRMED when a partner reports an endorsement it made of a
+    permit this registry issued (the same rules, the same balances)."""
     permit = await permits.get(session, permit_id)
     items = {item.item_id: item for item in await permits.items_of(session, permit_id)}
     problems = endorsement_problems(request, number=permit.number, item_ids=set(items), today=today)
@@ -179,7 +182,7 @@ async def endorse(
     await audit.record(
         session,
         permit_id=permit_id,
-        action=AuditAction.ENDORSED,
+        action=action,
         caller=caller,
         at=now,
         details={

@@ -44,6 +44,12 @@ async def permits_by_reference(
     return found
 
 
+async def ids_taken(session: AsyncSession, ids: Collection[str]) -> set[str]:
+    """Which of these permit ids the registry holds."""
+    query = select(col(Permit.id)).where(col(Permit.id).in_(list(ids)))
+    return set((await session.exec(query)).all())
+
+
 async def other_declarations(
     session: AsyncSession, *, permit_ids: Collection[str], declaration_id: str
 ) -> dict[str, list[OtherDeclaration]]:

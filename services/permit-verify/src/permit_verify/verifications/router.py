@@ -14,6 +14,7 @@ from pangolin_core.identity import Caller, requires_any_scope, requires_scope
 from permit_verify.dependencies import (
     CodeListsDep,
     DatabaseDep,
+    PartnersDep,
     RpcDep,
     SettingsDep,
     SignerDep,
@@ -44,6 +45,7 @@ async def verify_declaration(
     signer: SignerDep,
     rpc: RpcDep,
     settings: SettingsDep,
+    directory: PartnersDep,
 ) -> VerificationOut:
     return await service.verify(
         session=session,
@@ -56,6 +58,7 @@ async def verify_declaration(
         species_timeout=settings.species_rpc_timeout,
         risk_timeout=settings.risk_rpc_timeout,
         today=datetime.now(UTC).date(),
+        directory=directory,
     )
 
 

@@ -120,7 +120,8 @@ class LineFacts:
     `status` is the declared specimen's species-ref status on the declared date; None when
     species-ref did not answer (`species_answered` False) - then the checks that need it
     are skipped with SPECIES_UNAVAILABLE. `taxa` maps the permit items' species names to
-    the taxon ids species-ref resolved them to. `jwks`: the issuing country's public keys.
+    the taxon ids species-ref resolved them to. `jwks`: the issuing country's public keys
+    (a partner's, fetched from it, for a partner's permit).
     """
 
     index: int
@@ -137,6 +138,11 @@ class LineFacts:
     quota_used: Mapping[int, Decimal] | None = field(default_factory=dict)
     # Item id -> what earlier lines of this declaration drew on this permit's blocks.
     drawn_before: Mapping[str, Decimal] = field(default_factory=dict)
+    # Partner permits (issuing country, number): the ones their registry said it does not
+    # have (PERMIT_NOT_FOUND), and the ones it could not be asked about, with why
+    # (PARTNER_UNAVAILABLE).
+    partner_not_found: frozenset[tuple[str, str]] = frozenset()
+    partner_unavailable: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -255,14 +261,18 @@ def _state_findings(permit: PermitOut, on: date, at: str) -> list[Finding]:
     return out
 
 
-def _not_found(ref: PermitReference, at: str, home_country: str) -> Finding:
-    if ref.issuing_country == home_country:
-        message = f"{ref.issuing_country} has no permit {ref.number} in its registry"
+def _not_found(ref: PermitReference, at: str, home_country: str, facts: LineFacts) -> Finding:
+    key = (ref.issuing_country, ref.number)
+    if ref.issuing_country == home_country or key in facts.partner_not_found:
+        where = "its registry" if ref.issuing_country == home_country else "its registry (asked)"
+        message = f"{ref.issuing_country} has no permit {ref.number} in {where}"
         return _finding(Code.PERMIT_NOT_FOUND, "error", message, f"{at}.number", None, ref.number)
+    reason = facts.partner_unavailable.get(key)
+    if reason is None:
+        reason = f"{ref.issuing_country} is not in the partner directory"
     message = (
-        f"permit {ref.number} was issued by {ref.issuing_country}, not in this registry; the"
-        " exchange with partner countries (EPIX-style lookup) is not built yet, so it cannot"
-        " be checked here"
+        f"permit {ref.number} was issued by {ref.issuing_country}, not in this registry, and"
+        f" its issuing registry could not be asked ({reason}): it cannot be checked here"
     )
     return _finding(
         Code.PARTNER_UNAVAILABLE,
@@ -658,7 +668,7 @@ def _import_permit_findings(
     where = f"{at}.import_permit"
     permit = facts.import_permit
     if permit is None:
-        return [_not_found(ref, where, home_country)]
+        return [_not_found(ref, where, home_country, facts)]
     out = _state_findings(permit, on, where)
     if permit.type is not PermitType.IMPORT:
         message = f"{permit.number} is a {permit.type.value} document, not an import permit"
@@ -692,7 +702,7 @@ def line_findings(
         return out
     permit = facts.permit
     if permit is None:
-        out.append(_not_found(ref, f"{at}.permit", home_country))
+        out.append(_not_found(ref, f"{at}.permit", home_country, facts))
         return out
     out += _state_findings(permit, on, f"{at}.permit")
     if (

@@ -43,6 +43,10 @@ from pangolin_core.identity import Caller
 from pangolin_core.messaging.outbox import enqueue
 from pangolin_core.messaging.rpc import RpcClient
 from permit_verify.errors import DeclarationChanged, VerificationInProgress
+from permit_verify.partners import repository as partner_copies
+from permit_verify.partners import service as partners
+from permit_verify.partners.client import PartnerDirectory
+from permit_verify.partners.service import PartnerAnswers
 from permit_verify.permits.rules import quota_counts
 from permit_verify.permits.schemas import PermitOut
 from permit_verify.permits.service import EVENT_SOURCE, permit_out
@@ -61,6 +65,8 @@ from permit_verify.verifications.rules import (
     matched_item,
 )
 from permit_verify.verifications.schemas import LineResult, VerificationOut
+
+NO_PARTNER_ANSWERS = PartnerAnswers({}, frozenset(), {})
 
 
 def fingerprint(declaration: Declaration) -> str:
@@ -198,6 +204,7 @@ class RegistryFacts:
 
     permits: Mapping[tuple[str, str], PermitOut]
     others: Mapping[str, Sequence[OtherDeclaration]]
+    partners: PartnerAnswers = NO_PARTNER_ANSWERS
 
     def permit(self, ref: PermitReference | None) -> PermitOut | None:
         return None if ref is None else self.permits.get((ref.issuing_country, ref.number))
@@ -211,6 +218,10 @@ class RegistryFacts:
             if item.taxon_id is not None
         }
 
+    def jwks(self, permit: PermitOut, signer: PermitSigner) -> Mapping[str, object]:
+        fetched = self.partners.found.get((permit.issuing_country, permit.number))
+        return fetched.jwks if fetched is not None else signer.jwks(permit.issuing_country)
+
     def item_species(self) -> list[str]:
         """The permit items' species names still to resolve (none stored at issue)."""
         known = self.known_taxa()
@@ -218,7 +229,51 @@ class RegistryFacts:
         return sorted(names - known.keys())
 
 
-async def _registry_facts(session: AsyncSession, declaration: Declaration) -> RegistryFacts:
+def _as_partner_serves_it(fetched: PermitOut, copy: PermitOut | None) -> PermitOut:
+    """The partner's permit, with what was endorsed here and not yet confirmed to it: each
+    balance the lower of the partner's and this registry's copy, the copy's status when it
+    is closed here."""
+    if copy is None or copy.id != fetched.id:
+        return fetched
+    here = {item.item_id: item.balance for item in copy.items}
+    items = [
+        item.model_copy(update={"balance": min(item.balance, here.get(item.item_id, item.balance))})
+        for item in fetched.items
+    ]
+    status = fetched.status if copy.status.value in ("valid", "partially_used") else copy.status
+    return fetched.model_copy(update={"items": items, "status": status})
+
+
+async def _refuse_ids_taken(
+    session: AsyncSession,
+    answers: PartnerAnswers,
+    permits: Mapping[tuple[str, str], PermitOut],
+) -> PartnerAnswers:
+    """The answers without permits served under an id this registry holds for another
+    permit (the copy is kept, and endorsed, under the partner's id): those are unavailable.
+    One query, only for ids not already known as the same permit's copy."""
+    new_ids = {
+        fetched.permit.id: key
+        for key, fetched in answers.found.items()
+        if key not in permits or permits[key].id != fetched.permit.id
+    }
+    taken = await repository.ids_taken(session, new_ids) if new_ids else set()
+    if not taken:
+        return answers
+    refused = {
+        new_ids[i]: f"{new_ids[i][0]} served a permit id this registry holds for another permit"
+        for i in taken
+    }
+    return PartnerAnswers(
+        {k: v for k, v in answers.found.items() if v.permit.id not in taken},
+        answers.not_found,
+        {**answers.unavailable, **refused},
+    )
+
+
+async def _registry_facts(
+    session: AsyncSession, declaration: Declaration, answers: PartnerAnswers
+) -> RegistryFacts:
     references = {
         (ref.issuing_country, ref.number)
         for line in declaration.lines
@@ -227,12 +282,19 @@ async def _registry_facts(session: AsyncSession, declaration: Declaration) -> Re
     }
     found = await repository.permits_by_reference(session, references)
     permits = {key: permit_out(permit, items) for key, (permit, items) in found.items()}
-    facts = RegistryFacts(permits, {})
+    answers = await _refuse_ids_taken(session, answers, permits)
+    # A partner's permit is what its registry serves now (a copy kept here is not enough
+    # when the partner cannot be asked: its status may have changed there).
+    for key in (*answers.not_found, *answers.unavailable):
+        permits.pop(key, None)
+    for key, fetched in answers.found.items():
+        permits[key] = _as_partner_serves_it(fetched.permit, permits.get(key))
+    facts = RegistryFacts(permits, {}, answers)
     presented = {p.id for line in declaration.lines if (p := facts.permit(line.permit))}
     others = await repository.other_declarations(
         session, permit_ids=presented, declaration_id=declaration.declaration_id
     )
-    return RegistryFacts(permits, others)
+    return RegistryFacts(permits, others, answers)
 
 
 async def verify(
@@ -247,6 +309,7 @@ async def verify(
     species_timeout: float,
     risk_timeout: float,
     today: date,
+    directory: PartnerDirectory | None = None,
 ) -> VerificationOut:
     problems = declaration_problems(declaration, codes, today=today)
     if problems:
@@ -256,11 +319,27 @@ async def verify(
             errors=problems,
         )
     print_ = fingerprint(declaration)
+    # Permits of partner countries are asked of their registries, outside any transaction
+    # (as the NATS calls), after the replay check: a replay asks nobody.
+    partner_refs = {
+        (ref.issuing_country, ref.number)
+        for line in declaration.lines
+        for ref in (line.permit, line.import_permit)
+        if ref is not None and ref.issuing_country != caller.country
+        if directory is not None and ref.issuing_country in directory
+    }
+    answers = NO_PARTNER_ANSWERS
     async with db.session(write=False) as reader:
         replayed = await _replay(reader, declaration, print_)
         if replayed is not None:
             return replayed
-        registry = await _registry_facts(reader, declaration)
+        if not partner_refs:
+            registry = await _registry_facts(reader, declaration, answers)
+    if partner_refs:
+        assert directory is not None
+        answers = await partners.fetch(directory=directory, references=partner_refs)
+        async with db.session(write=False) as reader:
+            registry = await _registry_facts(reader, declaration, answers)
 
     item_species = registry.item_species()
     statuses = await species_statuses(
@@ -294,9 +373,11 @@ async def verify(
             species_answered=statuses is not None,
             taxa=taxa,
             other_declarations=registry.others.get(permit.id, []) if permit is not None else [],
-            jwks=signer.jwks(permit.issuing_country) if permit is not None else {},
+            jwks=registry.jwks(permit, signer) if permit is not None else {},
             quota_used=quota_used,
             drawn_before=dict(drawn[permit.id]) if permit is not None else {},
+            partner_not_found=registry.partners.not_found,
+            partner_unavailable=registry.partners.unavailable,
         )
         findings = line_findings(declaration, facts, home_country=caller.country)
         item = matched_item(line, permit, status, taxa) if permit is not None else None
@@ -325,6 +406,11 @@ async def verify(
         findings=declaration_findings,
         risk=risk,
         verified_at=datetime.now(UTC),
+    )
+    # The partners' permits are kept here (under their ids) so the single window can
+    # endorse them; stored with the verification, in the request's unit of work.
+    await partner_copies.store_copies(
+        session, [fetched.permit for fetched in registry.partners.found.values()]
     )
     return await _store(session, declaration, out, print_, caller)
 

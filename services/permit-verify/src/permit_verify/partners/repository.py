@@ -1,0 +1,108 @@
+"""SQL of partner copies: a permit another country issued, as its registry served it, kept
+here under the partner's permit id so that it can be endorsed here and confirmed back.
+
+A copy is never edited except as the issuing registry moves on: its balances only go down
+(to the partner's when lower) and a final status the partner declared is taken over."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from permit_verify.permits import repository as permits
+from permit_verify.permits.models import Permit, PermitItem
+from permit_verify.permits.rules import OPEN_STATUSES
+from permit_verify.permits.schemas import PermitOut
+from permit_verify.tables import to_units
+
+_OPEN = sorted(s.value for s in OPEN_STATUSES)
+
+
+def _rows(permit: PermitOut, created_by: str) -> tuple[Permit, list[PermitItem]]:
+    row = Permit(
+        id=permit.id,
+        number=permit.number,
+        type=permit.type.value,
+        issuing_country=permit.issuing_country,
+        issuing_authority=permit.issuing_authority,
+        security_stamp=permit.security_stamp,
+        issued_on=permit.issued_on,
+        valid_until=permit.valid_until,
+        exporter_name=permit.exporter.name,
+        exporter_address=permit.exporter.address,
+        exporter_country=permit.exporter.country,
+        importer_name=permit.importer.name,
+        importer_address=permit.importer.address,
+        importer_country=permit.importer.country,
+        purpose=permit.purpose,
+        special_conditions=permit.special_conditions,
+        status=permit.status.value,
+        signature=permit.signature,
+        signing_key_id=permit.signing_key_id,
+        version=1,
+        created_by=created_by,
+        created_at=permit.created_at,
+    )
+    items = [
+        PermitItem(
+            permit_id=permit.id,
+            item_id=i.item_id,
+            species=i.species,
+            description=i.description,
+            term=i.term,
+            appendix=i.appendix,
+            source=i.source,
+            quantity=i.quantity,
+            unit=i.unit,
+            origin_country=i.origin_country,
+            origin_permit=i.origin_permit,
+            reexport_certificate=i.reexport_certificate,
+            balance=i.balance,
+        )
+        for i in permit.items
+    ]
+    return row, items
+
+
+async def store_copies(session: AsyncSession, copies: Sequence[PermitOut]) -> None:
+    """Keep each partner permit: insert it the first time; later lower the balances to the
+    partner's where those are lower and take over a final status."""
+    table: sa.Table = PermitItem.__table__  # type: ignore[attr-defined]
+    balance = sa.type_coerce(table.c.balance, sa.BigInteger)
+    for permit in copies:
+        existing = await session.get(Permit, permit.id)
+        if existing is not None and (existing.issuing_country, existing.number) != (
+            permit.issuing_country,
+            permit.number,
+        ):
+            continue  # another permit's id: never touched (verification refused it first)
+        if existing is None:
+            row, items = _rows(permit, created_by=f"partner:{permit.issuing_country}")
+            try:
+                async with session.begin_nested():
+                    await permits.add(session, row, items)
+            except IntegrityError:
+                pass  # a concurrent verification stored it first: the same copy
+            continue
+        for item in permit.items:
+            units = sa.literal(to_units(item.balance), sa.BigInteger)
+            await session.exec(
+                sa.update(table)
+                .where(
+                    table.c.permit_id == permit.id,
+                    table.c.item_id == item.item_id,
+                    balance > units,
+                )
+                .values({table.c.balance: units})
+            )
+        if permit.status.value not in _OPEN:
+            await session.exec(
+                sa.update(Permit)
+                .where(col(Permit.id) == permit.id, col(Permit.status).in_(_OPEN))
+                .values(status=permit.status.value)
+                .execution_options(synchronize_session=False)
+            )
