@@ -341,7 +341,9 @@ async def verify(
         async with db.session(write=False) as reader:
             registry = await _registry_facts(reader, declaration, answers)
 
-    item_species = registry.item_species()
+    # A permit item named as a line declares it is resolved by that line's query.
+    declared = {line.species for line in declaration.lines}
+    item_species = [name for name in registry.item_species() if name not in declared]
     statuses = await species_statuses(
         rpc=rpc, queries=status_queries(declaration, item_species), timeout=species_timeout
     )
@@ -349,6 +351,9 @@ async def verify(
     taxa: dict[str, int | None] = dict(registry.known_taxa())
     quota_used: dict[int, Decimal] | None = None
     if statuses is not None:
+        # The same name is the same taxon: a line's answer wins over a taxon stored at issue.
+        lines = zip(declaration.lines, statuses[:lines_n], strict=True)
+        taxa |= {line.species: s.taxon_id for line, s in lines}
         resolved = zip(item_species, statuses[lines_n:], strict=True)
         taxa |= {name: s.taxon_id for name, s in resolved}
         quota_used = await _quota_used(
