@@ -52,6 +52,7 @@ def _rows(permit: PermitOut, created_by: str) -> tuple[Permit, list[PermitItem]]
             permit_id=permit.id,
             item_id=i.item_id,
             species=i.species,
+            taxon_id=i.taxon_id,  # Species+ ids: the same in every registry
             description=i.description,
             term=i.term,
             appendix=i.appendix,
