@@ -25,21 +25,7 @@ _OPEN = sorted(s.value for s in OPEN_STATUSES)
 def _rows(permit: PermitOut, created_by: str) -> tuple[Permit, list[PermitItem]]:
     row = Permit(
         id=permit.id,
-        number=permit.number,
-        type=permit.type.value,
-        issuing_country=permit.issuing_country,
-        issuing_authority=permit.issuing_authority,
-        security_stamp=permit.security_stamp,
-        issued_on=permit.issued_on,
-        valid_until=permit.valid_until,
-        exporter_name=permit.exporter.name,
-        exporter_address=permit.exporter.address,
-        exporter_country=permit.exporter.country,
-        importer_name=permit.importer.name,
-        importer_address=permit.importer.address,
-        importer_country=permit.importer.country,
-        purpose=permit.purpose,
-        special_conditions=permit.special_conditions,
+        **permits.box_columns(permit),
         status=permit.status.value,
         signature=permit.signature,
         signing_key_id=permit.signing_key_id,
@@ -50,18 +36,8 @@ def _rows(permit: PermitOut, created_by: str) -> tuple[Permit, list[PermitItem]]
     items = [
         PermitItem(
             permit_id=permit.id,
-            item_id=i.item_id,
-            species=i.species,
+            **permits.item_box_columns(i),
             taxon_id=i.taxon_id,  # Species+ ids: the same in every registry
-            description=i.description,
-            term=i.term,
-            appendix=i.appendix,
-            source=i.source,
-            quantity=i.quantity,
-            unit=i.unit,
-            origin_country=i.origin_country,
-            origin_permit=i.origin_permit,
-            reexport_certificate=i.reexport_certificate,
             balance=i.balance,
         )
         for i in permit.items

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
@@ -16,10 +17,55 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from pangolin_core.errors import NotFound
 from permit_verify.permits.models import Permit, PermitItem
 from permit_verify.permits.rules import OPEN_STATUSES, IssuedQuantity
-from permit_verify.permits.schemas import PermitStatus
+from permit_verify.permits.schemas import (
+    PermitIn,
+    PermitItemIn,
+    PermitItemOut,
+    PermitOut,
+    PermitStatus,
+)
 from permit_verify.tables import Quantity, to_units
 
 _OPEN = sorted(s.value for s in OPEN_STATUSES)
+
+
+def box_columns(permit: PermitIn | PermitOut) -> dict[str, Any]:
+    """The permit row's columns that hold its boxes, from a permit as issued here (PermitIn)
+    or as a partner serves it (PermitOut)."""
+    return {
+        "number": permit.number,
+        "type": permit.type.value,
+        "issuing_country": permit.issuing_country,
+        "issuing_authority": permit.issuing_authority,
+        "security_stamp": permit.security_stamp,
+        "issued_on": permit.issued_on,
+        "valid_until": permit.valid_until,
+        "exporter_name": permit.exporter.name,
+        "exporter_address": permit.exporter.address,
+        "exporter_country": permit.exporter.country,
+        "importer_name": permit.importer.name,
+        "importer_address": permit.importer.address,
+        "importer_country": permit.importer.country,
+        "purpose": permit.purpose,
+        "special_conditions": permit.special_conditions,
+    }
+
+
+def item_box_columns(item: PermitItemIn | PermitItemOut) -> dict[str, Any]:
+    """An item row's columns that hold its block's boxes (balance and taxon aside)."""
+    return {
+        "item_id": item.item_id,
+        "species": item.species,
+        "description": item.description,
+        "term": item.term,
+        "appendix": item.appendix,
+        "source": item.source,
+        "quantity": item.quantity,
+        "unit": item.unit,
+        "origin_country": item.origin_country,
+        "origin_permit": item.origin_permit,
+        "reexport_certificate": item.reexport_certificate,
+    }
 
 
 async def get(session: AsyncSession, permit_id: str) -> Permit:
