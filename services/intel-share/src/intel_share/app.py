@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from intel_share import models as _models  # noqa: F401  (registers every table)
 from intel_share.settings import IntelShareSettings
 from pangolin_core.service import ServiceDefinition, create_service_app
 from pangolin_core.telemetry import Telemetry
