@@ -1,116 +1,119 @@
-"""Records for the STIX, TAXII and federation tests: one of each kind, with changes."""
+"""Records for the STIX, TAXII and federation tests: one of each kind, as `RecordOut`s."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from intel_share.stix.schemas import (
-    AlertDetails,
-    EntityDetails,
-    Grading,
-    Relationship,
-    SeizedItem,
-    SeizureDetails,
-    SharedRecord,
-)
-from pangolin_core.contracts.intel import Originator
+from intel_share.records.grading import confidence
+from intel_share.records.schemas import RecordOut
 
-KWS = Originator(agency="Kenya Wildlife Service", country="KE")
+KWS = {"agency": "customs", "country": "KE"}
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+
+SEIZURE = {
+    "seized_on": "2026-10-30",
+    "place": "Jomo Kenyatta International Airport",
+    "office": "JKIA cargo",
+    "agency": "Kenya Wildlife Service",
+    "detection_method": "x-ray",
+    "specimens": [
+        {
+            "species": "Smutsia temminckii",
+            "term": "SCA",
+            "quantity": "12.5",
+            "unit": "kg",
+            "value": "30000",
+            "currency": "USD",
+        }
+    ],
+    "concealment": "false-bottom suitcases",
+    "transport_mode": "air",
+    "origin_countries": ["UG"],
+    "export_countries": ["KE"],
+    "transit_countries": ["AE"],
+    "destination_countries": ["VN"],
+    "legal_outcome": "prosecuted",
+    "disposal": "stored as evidence",
+}
+ALERT = {
+    "modus_operandi": "Scales declared as fish maw in frozen containers",
+    "concealment_method": "frozen fish cartons",
+    "routes": [{"from_country": "NG", "to_country": "VN", "via": ["MY"]}],
+    "species": ["Manis"],
+    "valid_from": "2026-11-01",
+    "valid_until": "2027-05-01",
+}
+ENTITIES: dict[str, dict[str, Any]] = {
+    "person": {
+        "kind": "person",
+        "name": "Nguyễn Văn Hùng",
+        "aliases": [{"name": "Nguyen Van Hung", "script": "Latn"}],
+        "identifiers": {"passport": "C1234567"},
+        "birth_date": "1978-03-02",
+        "country": "VN",
+    },
+    "company": {"kind": "company", "name": "Golden Ivory Trading Co., Ltd.", "country": "VN"},
+    "network": {"kind": "network", "name": "Lagos-Hanoi scales network"},
+    "vessel": {"kind": "vessel", "name": "MV Ocean Star", "identifiers": {"imo": "9321483"}},
+    "address": {"kind": "address", "name": "Warehouse 7", "address": "12 Pho Hue, Hanoi"},
+}
 
 
 def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def record(kind: str = "seizure", **changes: Any) -> SharedRecord:
+def record(kind: str = "seizure", **changes: Any) -> RecordOut:
     rid = changes.pop("id", None) or new_id()
+    record_type = kind if kind in ("seizure", "alert") else "entity"
     base: dict[str, Any] = {
         "id": rid,
-        "record_type": "entity" if kind in ("person", "company", "network", "vessel") else kind,
-        "version": 1,
+        "type": record_type,
         "title": f"{kind} {rid[:8]}",
+        "description": None,
         "originator": KWS,
-        "grading": Grading(scheme="admiralty", code="B2"),
-        "confidence": 75,
+        "grading": {
+            "scheme": "admiralty",
+            "source": "B",
+            "information": "2",
+            "code": "B2",
+            "confidence": confidence("admiralty", "2"),
+        },
+        "handling_code": None,
         "tlp": "amber",
-        "distribution": "community",
+        "distribution": {"level": "community"},
+        "review_on": None,
+        "expires_on": None,
+        "version": 1,
+        "revoked": False,
+        "revoked_at": None,
+        "revoked_reason": None,
         "created_at": T0,
-        "modified_at": T0,
+        "updated_at": T0,
     }
     if kind == "seizure":
-        base["seizure"] = SeizureDetails(
-            seized_on=date(2026, 10, 30),
-            place="Jomo Kenyatta International Airport",
-            office="JKIA cargo",
-            agency="KWS",
-            detection_method="x-ray",
-            items=[
-                SeizedItem(
-                    species="Smutsia temminckii",
-                    term="SCA",
-                    quantity=Decimal("12.5"),
-                    unit="KIL",
-                    value=Decimal("30000"),
-                    currency="USD",
-                )
-            ],
-            concealment="false-bottom suitcases",
-            transport_mode="air",
-            origin_countries=["UG"],
-            export_country="KE",
-            transit_countries=["AE"],
-            destination_country="VN",
-            legal_outcome="prosecuted",
-            disposal="stored as evidence",
-        )
+        base["seizure"] = SEIZURE
     elif kind == "alert":
-        base["alert"] = AlertDetails(
-            modus_operandi="Scales declared as fish maw in frozen containers",
-            concealment_method="frozen fish cartons",
-            route=["NG", "MY", "VN"],
-            valid_from=date(2026, 11, 1),
-            valid_until=date(2027, 5, 1),
-        )
+        base["alert"] = ALERT
     else:
-        base["entity"] = EntityDetails(
-            kind=kind,  # type: ignore[arg-type]
-            name={"person": "Nguyễn Văn Hùng", "company": "Golden Ivory Trading Co., Ltd."}.get(
-                kind, "Lagos-Hanoi scales network"
-            ),
-            aliases=["Nguyen Van Hung"] if kind == "person" else [],
-            identifiers={"passport": "C1234567"} if kind == "person" else {},
-            country="VN",
-            birth_date=date(1978, 3, 2) if kind == "person" else None,
-        )
+        base["entity"] = ENTITIES[kind]
     base.update(changes)
-    return SharedRecord(**base)
+    return RecordOut.model_validate(base)
 
 
-def next_version(r: SharedRecord, **changes: Any) -> SharedRecord:
+def next_version(r: RecordOut, **changes: Any) -> RecordOut:
     return r.model_copy(
         update={
             "version": r.version + 1,
-            "modified_at": r.modified_at + timedelta(hours=1),
+            "updated_at": r.updated_at + timedelta(hours=1),
             **changes,
         }
     )
 
 
-def person_in_network() -> tuple[SharedRecord, SharedRecord]:
+def person_in_network() -> tuple[RecordOut, RecordOut]:
     network = record("network")
-    person = record(
-        "person",
-        relationships=[],
-    )
-    person = person.model_copy(
-        update={
-            "relationships": [
-                Relationship(kind="part_of_network", source_id=person.id, target_id=network.id)
-            ]
-        }
-    )
+    person = record("person", relationships=[{"kind": "part_of_network", "target_id": network.id}])
     return network, person

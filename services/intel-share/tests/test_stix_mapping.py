@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from taxii_support import T0, new_id, next_version, person_in_network, record
 
+from intel_share.sightings.models import Sighting
 from intel_share.stix.mapping import (
     StixMappingError,
     bundle,
@@ -21,9 +22,7 @@ from intel_share.stix.markings import (
     TLP2_MARKING_IDS,
     common_objects,
 )
-from intel_share.stix.schemas import Sighting
 from intel_share.stix.validation import validation_errors
-from pangolin_core.contracts.intel import Originator
 
 
 def objects_of(*records):  # type: ignore[no-untyped-def]
@@ -53,15 +52,18 @@ def test_a_seizure_is_a_report_of_its_parts() -> None:
     seizure = next(o for o in mapped.own if o["type"] == SEIZURE_TYPE)
     assert seizure["id"] in report["object_refs"]
     assert seizure["extensions"][SEIZURE_EXTENSION_ID] == {"extension_type": "new-sdo"}
-    assert seizure["items"][0]["quantity"] == "12.5"
+    assert seizure["specimens"][0]["quantity"] == "12.5"
     locations = {o["country"] for o in mapped.common if o["type"] == "location"}
     assert locations == {"UG", "KE", "AE", "VN"}
-    assert report["confidence"] == 75
+    assert seizure["extensions"][PANGOLIN_EXTENSION_ID]["grading_source"] == "B"
+    assert report["confidence"] == 70  # admiralty information 2
     assert report["object_marking_refs"] == [TLP2_MARKING_IDS["amber"]]
     assert report["created_by_ref"] in {o["id"] for o in mapped.common}
 
 
-@pytest.mark.parametrize("kind", ["seizure", "alert", "person", "company", "network", "vessel"])
+@pytest.mark.parametrize(
+    "kind", ["seizure", "alert", "person", "company", "network", "vessel", "address"]
+)
 def test_every_kind_of_record_goes_there_and_back(kind: str) -> None:
     r = record(kind)
     assert from_stix(objects_of(r)) == [r]
@@ -69,17 +71,18 @@ def test_every_kind_of_record_goes_there_and_back(kind: str) -> None:
 
 def test_relationships_sightings_and_revocation_round_trip_and_validate() -> None:
     network, person = person_in_network()
-    revoked = next_version(record("alert"), revoked=True)
+    revoked = next_version(record("alert"), revoked=True, revoked_at=T0, revoked_reason="wrong")
     objs = objects_of(network, person, revoked)
     rel = next(o for o in objs if o["type"] == "relationship")
     assert rel["relationship_type"] == "part-of-network"
     assert rel["source_ref"] == main_object_id(person)
     assert rel["target_ref"] == main_object_id(network)
     assert network_type(objs, network.id) == "threat-actor"
-    sighting = Sighting(
-        id=new_id(), record_id=revoked.id, seen_at=T0, by=Originator(agency="TRA", country="TZ")
+    seen = {"record_id": revoked.id, "seen_on": T0.date(), "client_id": "c", "created_at": T0}
+    sighting = Sighting(id=new_id(), country="TZ", agency="customs", agency_country="TZ", **seen)
+    anonymous = Sighting(
+        id=new_id(), country="UG", agency="customs", agency_country="UG", anonymous=True, **seen
     )
-    anonymous = Sighting(id=new_id(), record_id=revoked.id, seen_at=T0, country="UG")
     objs += sighting_to_stix(sighting, revoked) + sighting_to_stix(anonymous, revoked)
     b = bundle(objs)
     assert validation_errors(b) == []
@@ -99,7 +102,8 @@ def network_type(objs, record_id):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("tlp", list(TLP2_MARKING_IDS))
 def test_every_bundle_of_every_kind_and_tlp_passes_the_validator(tlp: str) -> None:
-    records = [record(k, tlp=tlp) for k in ("seizure", "alert", "person", "company", "network")]
+    kinds = ("seizure", "alert", "person", "company", "network", "vessel", "address")
+    records = [record(k, tlp=tlp) for k in kinds]
     assert validation_errors(bundle(objects_of(*records))) == []
 
 
