@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+import requests
+import uvicorn
+
+from intel_share.app import DEFINITION, create_app
 from intel_share.records.grading import confidence
 from intel_share.records.schemas import RecordOut
+from intel_share.settings import IntelShareSettings
+from intel_support import IntelShare
+from pangolin_core import migrations
+from pangolin_core.testing import eventually
 
 KWS = {"agency": "customs", "country": "KE"}
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
@@ -117,3 +131,57 @@ def person_in_network() -> tuple[RecordOut, RecordOut]:
     network = record("network")
     person = record("person", relationships=[{"kind": "part_of_network", "target_id": network.id}])
     return network, person
+
+
+# --- a served instance (uvicorn on loopback) for the real TAXII client ---
+
+
+class IdentityAuth(requests.auth.AuthBase):
+    """taxii2-client's `auth`: the identity header the gateway would forward."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        self.headers = headers
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers.update(self.headers)
+        return request
+
+
+@dataclass
+class ServedIntel:
+    """An intel-share instance behind uvicorn: its URL, in-process client and database."""
+
+    url: str
+    intel: IntelShare
+    settings: IntelShareSettings
+
+    @property
+    def api_root(self) -> str:
+        return f"{self.url}/taxii2/api/"
+
+
+@asynccontextmanager
+async def served_intel(settings: IntelShareSettings) -> AsyncIterator[ServedIntel]:
+    """Migrate, then serve the app with uvicorn on a free port of 127.0.0.1."""
+    await migrations.upgrade(DEFINITION.migrations, settings.database_url)
+    app = create_app(settings)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+
+    async def started() -> bool:
+        if task.done():
+            task.result()  # a failed start fails the test with its reason
+        return server.started
+
+    try:
+        await eventually(started, timeout=30)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+            yield ServedIntel(url, IntelShare(client, app.state.runtime.db), settings)
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()

@@ -16,6 +16,7 @@ from intel_share.records.router import router as records_router
 from intel_share.settings import IntelShareSettings
 from intel_share.sharing_groups.router import router as sharing_groups_router
 from intel_share.sightings.router import router as sightings_router
+from intel_share.taxii.router import router as taxii_router
 from pangolin_core.contracts.cites_codes import read_code_lists
 from pangolin_core.service import ServiceDefinition, ServiceRuntime, create_service_app
 from pangolin_core.telemetry import Telemetry
@@ -41,6 +42,7 @@ DEFINITION = ServiceDefinition(
         proposals_router,
         sharing_groups_router,
         audit_router,
+        taxii_router,
     ],
     lifespan=lifespan,
 )

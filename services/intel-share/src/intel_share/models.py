@@ -11,6 +11,7 @@ from intel_share.records.models import (
 )
 from intel_share.sharing_groups.models import SharingGroup, SharingGroupMember
 from intel_share.sightings.models import Sighting
+from intel_share.taxii.models import TaxiiObject, TaxiiStatus
 
 __all__ = [
     "IdempotentRequest",
@@ -24,4 +25,6 @@ __all__ = [
     "SharingGroup",
     "SharingGroupMember",
     "Sighting",
+    "TaxiiObject",
+    "TaxiiStatus",
 ]

@@ -1,0 +1,162 @@
+"""Storing records that arrive over TAXII: pushed by a partner or a local client, or pulled
+from a partner. The rules (pure where they can be):
+
+- TLP RED and organisation-only records are refused: they never leave their owner.
+- Who may speak for a record: a partner instance (`intel:federate`) for the records of its
+  own country only; a local client (`intel:write`) for its own organisation's records only.
+- A record keeps its originator; one held here already keeps it too (another originator
+  under the same id is refused).
+- A newer version wins; the same or an older one is ignored (not an error).
+- Distribution is downgraded on arrival when the record comes from another country: a
+  `community` record is shared within this country only (`country`, `distribution_country`
+  = this country), so it is never re-shared to other partners; a `sharing_group` record stays
+  in its group when the group (same id) exists here and this country or agency is a member,
+  else it is downgraded the same way.
+- Revocations propagate as the revoked version, like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from intel_share.records import grading
+from intel_share.records import service as records
+from intel_share.records.models import IntelRecord
+from intel_share.records.schemas import RecordContent, RecordOut
+from intel_share.sharing_groups.models import SharingGroupMember
+from pangolin_core.contracts.intel import DistributionLevel
+
+Outcome = Literal["stored", "ignored", "refused"]
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who hands the records over: a partner instance (its country) or a local organisation."""
+
+    client_id: str
+    country: str
+    agency: str
+    is_partner: bool
+
+
+@dataclass(frozen=True)
+class Received:
+    record_id: str
+    version: int
+    outcome: Outcome
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome != "refused"
+
+
+def refusal(record: RecordOut, sender: Sender, home_country: str) -> str | None:
+    """Why `sender` may not hand `record` to this instance (None: it may)."""
+    if record.tlp == "red" or record.distribution.level == "organisation":
+        return "TLP RED and organisation-only records never leave their owner"
+    origin = record.originator
+    if sender.is_partner:
+        if origin.country != sender.country:
+            return f"a partner in {sender.country} hands over its own country's records only"
+        if origin.country == home_country:
+            return "a partner cannot hand over this country's own records"
+    elif (origin.country, origin.agency) != (sender.country, sender.agency):
+        return "a client hands over its own organisation's records only"
+    return None
+
+
+def arrival_distribution(
+    record: RecordOut, home_country: str, group_admits_home: bool
+) -> tuple[DistributionLevel, str | None, str | None]:
+    """(level, sharing_group_id, distribution_country) of a record stored here."""
+    dist = record.distribution
+    if record.originator.country == home_country:
+        return dist.level, dist.sharing_group_id, dist.country
+    if dist.level == "sharing_group" and group_admits_home:
+        return "sharing_group", dist.sharing_group_id, None
+    return "country", None, home_country
+
+
+async def _group_admits(session: AsyncSession, group_id: str | None, country: str) -> bool:
+    if group_id is None:
+        return False
+    query = select(sa.func.count()).where(
+        col(SharingGroupMember.group_id) == group_id, col(SharingGroupMember.country) == country
+    )
+    return bool((await session.exec(query)).one())
+
+
+async def receive(
+    *, session: AsyncSession, record: RecordOut, sender: Sender, home_country: str
+) -> Received:
+    """Store `record` (one version) by the rules above, in the caller's unit of work."""
+    refused = refusal(record, sender, home_country)
+    if refused is not None:
+        return Received(record.id, record.version, "refused", refused)
+    held = await session.get(IntelRecord, record.id, with_for_update=True)
+    origin = record.originator
+    if held is not None:
+        if (held.originator_country, held.originator_agency) != (origin.country, origin.agency):
+            return Received(
+                record.id, record.version, "refused", "held here with another originator"
+            )
+        if held.version >= record.version:
+            return Received(
+                record.id, record.version, "ignored", f"version {held.version} is held already"
+            )
+    level, group_id, within = arrival_distribution(
+        record,
+        home_country,
+        await _group_admits(session, record.distribution.sharing_group_id, home_country),
+    )
+    row = held or IntelRecord(
+        id=record.id,
+        type=record.type,
+        title=record.title,
+        originator_agency=origin.agency,
+        originator_country=origin.country,
+        grading_scheme=record.grading.scheme,
+        grading_source=record.grading.source,
+        grading_information=record.grading.information,
+        confidence=0,
+        tlp=record.tlp,
+        distribution=level,
+        created_by=sender.client_id,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
+    row.grading_scheme = record.grading.scheme
+    row.grading_source = record.grading.source
+    row.grading_information = record.grading.information
+    try:
+        row.confidence = grading.confidence(row.grading_scheme, row.grading_information)
+    except KeyError:
+        return Received(record.id, record.version, "refused", "unknown grading")
+    row.handling_code = record.handling_code
+    row.tlp = record.tlp
+    row.distribution = level
+    row.sharing_group_id = group_id
+    row.distribution_country = within
+    row.review_on = record.review_on
+    row.expires_on = record.expires_on
+    row.version = record.version
+    row.revoked = record.revoked
+    row.revoked_at = record.revoked_at
+    row.revoked_reason = record.revoked_reason
+    row.updated_at = record.updated_at
+    content = RecordContent.model_validate(
+        record.model_dump(
+            include={"title", "description", "seizure", "alert", "entity", "relationships"}
+        )
+    )
+    relationships = records._apply_content(row, content)
+    await records.save_version(
+        session=session, record=row, relationships=relationships, changed_by=sender.client_id
+    )
+    return Received(record.id, record.version, "stored", f"version {record.version} stored")

@@ -1,0 +1,232 @@
+"""The TAXII 2.1 server with the real `taxii2-client` and `stix2.TAXIICollectionSource`,
+against intel-share served by uvicorn on loopback (the client is synchronous: it runs in a
+thread)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from stix2 import Filter, TAXIICollectionSource
+from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
+from taxii_support import IdentityAuth, ServedIntel, record, served_intel
+
+from intel_share.settings import IntelShareSettings
+from intel_share.stix.mapping import bundle, main_object_id, to_stix
+from intel_share.stix.markings import TLP2_MARKING_IDS, common_objects
+from intel_share.stix.validation import validation_errors
+from intel_share.taxii.service import COMMUNITY_ID, country_collection_id
+from intel_support import KE_CUSTOMS, TH_CUSTOMS, VN_CUSTOMS, TestCaller, alert, person, seizure
+
+VN_PARTNER = TestCaller("vn-partner", "partner-vn", "VN", "partner", ("intel:federate",))
+
+
+@pytest.fixture
+async def served(database_url: str, nats_url: str) -> AsyncIterator[ServedIntel]:
+    settings = IntelShareSettings(database_url=database_url, nats_url=nats_url, country="KE")
+    async with served_intel(settings) as instance:
+        yield instance
+
+
+def collection(served: ServedIntel, caller: TestCaller, collection_id: str) -> Collection:
+    url = f"{served.api_root}collections/{collection_id}/"
+    return Collection(url, auth=IdentityAuth(caller.headers))
+
+
+async def test_discovery_api_root_and_collections(served: ServedIntel) -> None:
+    intel = served.intel
+    group = await intel.post(
+        KE_CUSTOMS,
+        "/v1/intel/sharing-groups",
+        {"name": "East Africa - Asia", "members": [{"country": "KE"}, {"country": "VN"}]},
+    )
+    assert group.status_code == 201, group.text
+
+    def discover(caller: TestCaller) -> tuple[list[str], list[str], list[bool]]:
+        server = Server(f"{served.url}/taxii2/", auth=IdentityAuth(caller.headers))
+        root: ApiRoot = server.default
+        assert root.url == served.api_root
+        assert "application/taxii+json;version=2.1" in root.versions
+        titles = [c.title for c in root.collections]
+        return titles, [c.id for c in root.collections], [c.can_write for c in root.collections]
+
+    titles, ids, writable = await asyncio.to_thread(discover, VN_PARTNER)
+    assert titles == ["Community", "Country VN", "Sharing group East Africa - Asia"]
+    assert ids[:2] == [COMMUNITY_ID, country_collection_id("VN")]
+    assert all(writable)
+    th_titles, _, _ = await asyncio.to_thread(discover, TH_CUSTOMS)
+    assert th_titles == ["Community", "Country TH"]
+
+
+async def test_add_objects_answers_a_complete_status(served: ServedIntel) -> None:
+    records = [record("seizure"), record("person"), record("alert")]
+    objects = list(common_objects())
+    for r in records:
+        mapped = to_stix(r)
+        objects += mapped.own + mapped.common
+    envelope = {"objects": bundle(objects)["objects"]}
+    ke = collection(served, KE_CUSTOMS, COMMUNITY_ID)
+    status = await asyncio.to_thread(ke.add_objects, envelope)
+    assert status.status == "complete"
+    assert status.total_count == len(envelope["objects"])
+    assert status.success_count == status.total_count, status.failures
+    for r in records:
+        stored = await served.intel.get(KE_CUSTOMS, f"/v1/intel/records/{r.id}")
+        assert stored.status_code == 200
+        assert stored.json()["version"] == 1
+    # The same objects again: nothing changes, every object still succeeds (held already).
+    again = await asyncio.to_thread(ke.add_objects, envelope)
+    assert again.success_count == again.total_count
+    assert "held already" in str(again.successes)
+    # A partner cannot hand over Kenya's records, nor a Kenyan client another's.
+    vn = collection(served, VN_PARTNER, COMMUNITY_ID)
+    refused = await asyncio.to_thread(vn.add_objects, envelope)
+    report_id = main_object_id(records[0])
+    assert report_id in {f["id"] for f in refused.failures}
+
+
+async def test_paging_with_next_and_added_after(served: ServedIntel) -> None:
+    for i in range(12):
+        await served.intel.create(KE_CUSTOMS, alert(title=f"Alert {i}"))
+    vn = collection(served, VN_PARTNER, COMMUNITY_ID)
+
+    def pages(**filters: Any) -> list[dict[str, Any]]:
+        return list(as_pages(vn.get_objects, per_request=5, **filters))
+
+    envelopes = await asyncio.to_thread(pages, type="report")
+    assert [len(e.get("objects", [])) for e in envelopes] == [5, 5, 2]
+    assert [e["more"] for e in envelopes] == [True, True, False]
+    assert all("next" in e for e in envelopes[:2])
+    titles = [o["name"] for e in envelopes for o in e["objects"]]
+    assert titles == [f"Alert {i}" for i in range(12)]
+    manifest = await asyncio.to_thread(vn.get_manifest, type="report")
+    seventh = manifest["objects"][6]["date_added"]
+    later = await asyncio.to_thread(pages, type="report", added_after=seventh)
+    assert [o["name"] for e in later for o in e.get("objects", [])] == [
+        f"Alert {i}" for i in range(7, 12)
+    ]
+    raw = await served.intel.client.get(
+        f"/taxii2/api/collections/{COMMUNITY_ID}/objects/",
+        params={"limit": 3, "match[type]": "report"},
+        headers={**VN_PARTNER.headers, "Accept": "application/taxii+json;version=2.1"},
+    )
+    assert raw.headers["content-type"] == "application/taxii+json;version=2.1"
+    assert raw.headers["X-TAXII-Date-Added-First"] == manifest["objects"][0]["date_added"]
+    assert raw.headers["X-TAXII-Date-Added-Last"] == manifest["objects"][2]["date_added"]
+    page = raw.json()
+    assert (
+        validation_errors(
+            {
+                "type": "bundle",
+                "id": "bundle--" + "0" * 8 + "-0000-4000-8000-" + "0" * 12,
+                "objects": page["objects"],
+            }
+        )
+        == []
+    )
+
+
+async def test_taxii_collection_source_queries_versions_and_filters(served: ServedIntel) -> None:
+    intel = served.intel
+    created = await intel.create(KE_CUSTOMS, seizure())
+    suspect = await intel.create(KE_CUSTOMS, person())
+    await intel.create(KE_CUSTOMS, alert(tlp="clear"))
+    changed = await intel.patch(
+        KE_CUSTOMS, f"/v1/intel/records/{created['id']}", {"handling_code": "xx"}
+    )
+    assert changed.status_code == 200, changed.text
+
+    def query() -> dict[str, Any]:
+        # It reads the collection when made: in the thread, like every call of the client.
+        source = TAXIICollectionSource(
+            collection(served, VN_PARTNER, COMMUNITY_ID), allow_custom=True
+        )
+        return {
+            "reports": source.query([Filter("type", "=", "report")]),
+            "clear": source.query([Filter("object_marking_refs", "=", TLP2_MARKING_IDS["clear"])]),
+            "person": source.get(f"identity--{suspect['id']}"),
+            "versions": source.all_versions(f"report--{created['id']}"),
+            "seizures": source.query([Filter("type", "=", "x-pangolin-seizure")]),
+        }
+
+    found = await asyncio.to_thread(query)
+    assert {r["name"] for r in found["reports"]} == {
+        "Ivory in machine parts, Mombasa",
+        "Pangolin scales declared as fish maw",
+    }
+    assert [r["name"] for r in found["clear"]] == ["Pangolin scales declared as fish maw"]
+    assert found["person"]["identity_class"] == "individual"
+    assert len(found["versions"]) == 2
+    assert len(found["seizures"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "vn_sees"),
+    [
+        ({"distribution": {"level": "community"}}, True),
+        ({"distribution": {"level": "country"}}, False),
+        ({"distribution": {"level": "organisation"}}, False),
+        ({"distribution": {"level": "community"}, "tlp": "red"}, False),
+    ],
+)
+async def test_only_exchangeable_records_are_served(
+    served: ServedIntel, changes: dict[str, Any], vn_sees: bool
+) -> None:
+    created = await served.intel.create(KE_CUSTOMS, seizure(**changes))
+    report = f"report--{created['id']}"
+    for caller, collection_id in (
+        (VN_PARTNER, COMMUNITY_ID),
+        (VN_CUSTOMS, COMMUNITY_ID),
+        (VN_PARTNER, country_collection_id("VN")),
+    ):
+        response = await served.intel.get(
+            caller, f"/taxii2/api/collections/{collection_id}/objects/", **{"match[id]": report}
+        )
+        assert response.status_code == 200
+        ids = [o["id"] for o in response.json().get("objects", [])]
+        assert ids == ([report] if vn_sees and collection_id == COMMUNITY_ID else [])
+        by_id = await served.intel.get(
+            caller, f"/taxii2/api/collections/{collection_id}/objects/{report}/"
+        )
+        assert by_id.status_code == (200 if vn_sees and collection_id == COMMUNITY_ID else 404)
+    # Kenya's own customs sees its country record in its country collection, never RED or
+    # organisation-only ones (TAXII is for exchange).
+    own = await served.intel.get(
+        KE_CUSTOMS,
+        f"/taxii2/api/collections/{country_collection_id('KE')}/objects/",
+        **{"match[id]": report},
+    )
+    expected = changes["distribution"]["level"] == "country"
+    assert bool(own.json().get("objects")) is expected
+
+
+async def test_bad_requests_are_4xx_problems(served: ServedIntel) -> None:
+    intel = served.intel
+    base = f"/taxii2/api/collections/{COMMUNITY_ID}"
+    for params in ({"added_after": "yesterday"}, {"next": "nonsense"}, {"limit": "0"}):
+        response = await intel.get(VN_PARTNER, f"{base}/objects/", **params)
+        assert response.status_code in (400, 422), params
+        assert response.headers["content-type"] == "application/problem+json"
+    wrong_accept = await intel.client.get(
+        f"{base}/objects/", headers={**VN_PARTNER.headers, "Accept": "text/html"}
+    )
+    assert wrong_accept.status_code == 406
+    not_taxii = await intel.client.post(
+        f"{base}/objects/",
+        content=b"<x/>",
+        headers={**KE_CUSTOMS.headers, "Content-Type": "text/xml"},
+    )
+    assert not_taxii.status_code == 415
+    not_json = await intel.client.post(
+        f"{base}/objects/",
+        content=b"{",
+        headers={**KE_CUSTOMS.headers, "Content-Type": "application/taxii+json;version=2.1"},
+    )
+    assert not_json.status_code == 400
+    unknown = await intel.get(VN_PARTNER, "/taxii2/api/collections/nope/objects/")
+    assert unknown.status_code == 404
+    no_scope = TestCaller("sw", "sw-ke", "KE", "single_window", ("permits:verify",))
+    assert (await intel.get(no_scope, "/taxii2/")).status_code == 403
+    assert await intel.count("taxii_status") == 0
