@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 
 from intel_share import models as _models  # noqa: F401  (registers every table)
 from intel_share.audit.router import router as audit_router
 from intel_share.dependencies import CODE_LISTS
+from intel_share.federation.service import FEDERATION, Federation, scheduled
 from intel_share.proposals.router import router as proposals_router
 from intel_share.records.router import router as records_router
 from intel_share.settings import IntelShareSettings
@@ -25,7 +27,13 @@ from pangolin_core.telemetry import Telemetry
 @asynccontextmanager
 async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
     runtime.extras[CODE_LISTS] = read_code_lists()
-    yield
+    settings = runtime.settings
+    assert isinstance(settings, IntelShareSettings)
+    async with httpx.AsyncClient(timeout=settings.federation_timeout) as http:
+        federation = Federation(db=runtime.db, settings=settings, http=http)
+        runtime.extras[FEDERATION] = federation
+        async with scheduled(federation):
+            yield
 
 
 DEFINITION = ServiceDefinition(

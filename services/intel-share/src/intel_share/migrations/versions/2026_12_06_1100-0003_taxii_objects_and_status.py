@@ -1,4 +1,4 @@
-"""The TAXII server's STIX objects and status resources.
+"""The TAXII server's STIX objects and status resources; federation cursors.
 
 Revision ID: 0003_taxii
 Revises: 0002
@@ -47,9 +47,21 @@ def upgrade() -> None:
         sa.Column("failures", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_taxii_status")),
     )
+    op.create_table(
+        "federation_cursor",
+        sa.Column("partner", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
+        sa.Column("direction", sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
+        sa.Column("collection_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column("added_after", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "partner", "direction", "collection_id", name=op.f("pk_federation_cursor")
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("federation_cursor")
     op.drop_table("taxii_status")
     with op.batch_alter_table("taxii_object", schema=None) as batch_op:
         batch_op.drop_index("ix_taxii_object_date_added_id")
