@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from intel_support import KE_CUSTOMS, KE_CUSTOMS_2, VN_CUSTOMS, IntelShare, alert, person, seizure
 
 
@@ -193,3 +195,17 @@ async def test_a_record_id_is_kept_and_unique(intel: IntelShare) -> None:
     twice = await intel.post(VN_CUSTOMS, "/v1/intel/records", alert(id=record_id))
     assert twice.status_code == 409
     assert await intel.count("intel_record") == 1
+
+
+async def test_concurrent_changes_each_make_their_own_version(intel: IntelShare) -> None:
+    created = await intel.create(KE_CUSTOMS, alert())
+    path = f"/v1/intel/records/{created['id']}"
+    changes = [{"tlp": tlp} for tlp in ("green", "clear", "amber+strict", "red")]
+    answers = await asyncio.gather(*(intel.patch(KE_CUSTOMS, path, body) for body in changes))
+    assert sorted(a.status_code for a in answers) == [200] * 4
+    assert sorted(a.json()["version"] for a in answers) == [2, 3, 4, 5]
+    final = (await intel.get(KE_CUSTOMS, path)).json()
+    assert final["version"] == 5
+    last = next(a.json() for a in answers if a.json()["version"] == 5)
+    assert final["tlp"] == last["tlp"]
+    assert await intel.count("intel_record_version") == 5
