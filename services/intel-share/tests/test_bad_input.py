@@ -31,7 +31,7 @@ SEIZURE = seizure()["seizure"]
                     "sharing_group_id": "9e0d5c59-8a0c-4c1e-a7e8-8f8f0a1b2c3d",
                 }
             ),
-            "distribution.sharing_group_id",
+            "distribution",  # a group id without the sharing_group level
         ),
         (
             alert(
