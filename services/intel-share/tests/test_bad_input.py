@@ -114,3 +114,17 @@ async def test_a_malformed_body_or_id_is_a_4xx(intel: IntelShare) -> None:
     assert (await intel.get(KE_CUSTOMS, f"/v1/intel/records/{created['id']}")).json()[
         "version"
     ] == 2
+
+
+async def test_a_change_cannot_null_what_a_record_always_has(intel: IntelShare) -> None:
+    created = await intel.create(KE_CUSTOMS, alert())
+    for field in ("tlp", "grading", "distribution", "content"):
+        response = await intel.patch(
+            KE_CUSTOMS, f"/v1/intel/records/{created['id']}", {field: None}
+        )
+        assert response.status_code == 422, field
+    cleared = await intel.patch(
+        KE_CUSTOMS, f"/v1/intel/records/{created['id']}", {"review_on": None}
+    )
+    assert cleared.status_code == 200  # an optional date may be cleared
+    assert cleared.json()["version"] == 2

@@ -150,3 +150,64 @@ async def test_reads_searches_and_changes_are_audited_for_the_originator(
 
     one = (await intel.get(KE_CUSTOMS, "/v1/intel/audit", record_id=mine["id"])).json()
     assert len(one["entries"]) == 5
+
+
+async def test_the_audit_trail_does_not_name_an_anonymous_sighter(intel: IntelShare) -> None:
+    record = await intel.create(KE_CUSTOMS, person())
+    sighting = {"country": "VN", "seen_on": "2026-11-21", "anonymous": True}
+    made = await intel.post(VN_CUSTOMS, f"/v1/intel/records/{record['id']}/sightings", sighting)
+    assert made.status_code == 201
+
+    [sighted] = [
+        e
+        for e in (await intel.get(KE_CUSTOMS, "/v1/intel/audit")).json()["entries"]
+        if e["action"] == "sighted"
+    ]
+    assert (sighted["client_id"], sighted["agency"], sighted["country"]) == (None, None, None)
+    [as_admin] = [
+        e
+        for e in (await intel.get(ADMIN, "/v1/intel/audit")).json()["entries"]
+        if e["action"] == "sighted"
+    ]
+    assert (as_admin["client_id"], as_admin["country"]) == ("customs-vn", "VN")
+
+
+async def test_only_a_group_s_owner_changes_its_members(intel: IntelShare) -> None:
+    made = await intel.post(
+        KE_CUSTOMS,
+        "/v1/intel/sharing-groups",
+        {"name": "East Africa", "members": [{"country": "TZ"}]},
+    )
+    assert made.status_code == 201, made.text
+    group = made.json()
+    assert (group["owner_country"], group["owner_agency"]) == ("KE", "customs")
+    path = f"/v1/intel/sharing-groups/{group['id']}/members"
+
+    intruder = await intel.client.put(
+        path, json={"members": [{"country": "VN"}]}, headers=VN_CUSTOMS.headers
+    )
+    assert intruder.status_code == 403
+    owner = await intel.client.put(
+        path, json={"members": [{"country": "TZ"}, {"country": "UG"}]}, headers=KE_CUSTOMS_2.headers
+    )
+    assert owner.status_code == 200
+    assert [m["country"] for m in owner.json()["members"]] == ["TZ", "UG"]
+    operator = await intel.client.put(
+        path, json={"members": [{"country": "RW"}]}, headers=ADMIN.headers
+    )
+    assert operator.status_code == 200
+
+    same_name = await intel.post(
+        VN_CUSTOMS,
+        "/v1/intel/sharing-groups",
+        {"name": "East Africa", "members": [{"country": "VN"}]},
+    )
+    assert same_name.status_code == 409
+    unknown = await intel.post(
+        VN_CUSTOMS, "/v1/intel/sharing-groups", {"name": "x", "members": [{"country": "QQ"}]}
+    )
+    assert unknown.status_code == 422
+    listed = (await intel.get(TH_CUSTOMS, "/v1/intel/sharing-groups")).json()["sharing_groups"]
+    assert [(g["name"], [m["country"] for m in g["members"]]) for g in listed] == [
+        ("East Africa", ["RW"])
+    ]
