@@ -18,7 +18,7 @@ from pangolin_core.testing import identity_headers
 
 
 @dataclass(frozen=True)
-class TestCaller:
+class IntelCaller:
     name: str
     client_id: str
     country: str
@@ -34,15 +34,15 @@ class TestCaller:
 
 
 READ_WRITE = ("intel:read", "intel:write")
-KE_CUSTOMS = TestCaller("ke-customs", "customs-ke", "KE", "customs", READ_WRITE)
-KE_CUSTOMS_2 = TestCaller("ke-customs-2", "customs-ke-desk2", "KE", "customs", READ_WRITE)
-KE_MA = TestCaller("ke-ma", "ma-ke", "KE", "management_authority", ("intel:read",))
-VN_CUSTOMS = TestCaller("vn-customs", "customs-vn", "VN", "customs", READ_WRITE)
-VN_MA = TestCaller("vn-ma", "ma-vn", "VN", "management_authority", ("intel:read",))
-TH_CUSTOMS = TestCaller("th-customs", "customs-th", "TH", "customs", READ_WRITE)
-TH_MA = TestCaller("th-ma", "ma-th", "TH", "management_authority", ("intel:read",))
-ADMIN = TestCaller("admin", "operator", "KE", "admin", ("admin",))
-NO_INTEL = TestCaller("single-window", "sw-ke", "KE", "single_window", ("permits:verify",))
+KE_CUSTOMS = IntelCaller("ke-customs", "customs-ke", "KE", "customs", READ_WRITE)
+KE_CUSTOMS_2 = IntelCaller("ke-customs-2", "customs-ke-desk2", "KE", "customs", READ_WRITE)
+KE_MA = IntelCaller("ke-ma", "ma-ke", "KE", "management_authority", ("intel:read",))
+VN_CUSTOMS = IntelCaller("vn-customs", "customs-vn", "VN", "customs", READ_WRITE)
+VN_MA = IntelCaller("vn-ma", "ma-vn", "VN", "management_authority", ("intel:read",))
+TH_CUSTOMS = IntelCaller("th-customs", "customs-th", "TH", "customs", READ_WRITE)
+TH_MA = IntelCaller("th-ma", "ma-th", "TH", "management_authority", ("intel:read",))
+ADMIN = IntelCaller("admin", "operator", "KE", "admin", ("admin",))
+NO_INTEL = IntelCaller("single-window", "sw-ke", "KE", "single_window", ("permits:verify",))
 
 
 @dataclass
@@ -50,16 +50,16 @@ class IntelShare:
     client: AsyncClient
     db: Database
 
-    async def post(self, caller: TestCaller, path: str, body: Any = None, **kw: Any) -> Response:
+    async def post(self, caller: IntelCaller, path: str, body: Any = None, **kw: Any) -> Response:
         return await self.client.post(path, json=body, headers=caller.headers, **kw)
 
-    async def get(self, caller: TestCaller, path: str, **params: Any) -> Response:
+    async def get(self, caller: IntelCaller, path: str, **params: Any) -> Response:
         return await self.client.get(path, params=params, headers=caller.headers)
 
-    async def patch(self, caller: TestCaller, path: str, body: Any) -> Response:
+    async def patch(self, caller: IntelCaller, path: str, body: Any) -> Response:
         return await self.client.patch(path, json=body, headers=caller.headers)
 
-    async def create(self, caller: TestCaller, body: dict[str, Any]) -> dict[str, Any]:
+    async def create(self, caller: IntelCaller, body: dict[str, Any]) -> dict[str, Any]:
         response = await self.post(caller, "/v1/intel/records", body)
         assert response.status_code == 201, response.text
         created: dict[str, Any] = response.json()

@@ -26,9 +26,11 @@ class AuditEntryOut(BaseModel):
     id: int
     at: datetime
     action: AuditAction
-    client_id: str
-    agency: str
-    country: str
+    # None where the actor is not to be named: an anonymous sighting, to anyone but its own
+    # organisation and admins.
+    client_id: str | None
+    agency: str | None
+    country: str | None
     query: dict[str, Any]
     record_ids: list[str]
 

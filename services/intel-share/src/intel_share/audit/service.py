@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intel_share.access.rules import Viewer
 from intel_share.audit import repository
+from intel_share.audit.models import IntelAuditEntry
 from intel_share.audit.schemas import AuditAction, AuditEntryOut, AuditPage
 from pangolin_core.errors import BadRequest
 from pangolin_core.identity import Caller
@@ -65,14 +66,27 @@ async def trail(
     page = rows[:limit]
     ids = [row.id for row in page if row.id is not None]
     records = await repository.records_of(session, audit_ids=ids, owner=owner)
+
+    def named(row: IntelAuditEntry) -> bool:
+        anonymous = row.action == AuditAction.SIGHTED and row.query.get("anonymous") is True
+        return (
+            owner is None
+            or not anonymous
+            or (row.country, row.agency)
+            == (
+                owner.country,
+                owner.agency,
+            )
+        )
+
     entries = [
         AuditEntryOut(
             id=row.id or 0,
             at=utc(row.at),
             action=AuditAction(row.action),
-            client_id=row.client_id,
-            agency=row.agency,
-            country=row.country,
+            client_id=row.client_id if named(row) else None,
+            agency=row.agency if named(row) else None,
+            country=row.country if named(row) else None,
             query=row.query,
             record_ids=records.get(row.id or 0, []),
         )

@@ -211,6 +211,13 @@ class RecordPatch(Strict):
     # Optimistic concurrency: refused with 409 when the record is no longer at this version.
     if_version: int | None = Field(None, ge=1)
 
+    @model_validator(mode="after")
+    def _no_null_for_what_a_record_always_has(self) -> Self:
+        for name in ("grading", "tlp", "distribution", "content"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null: leave it out to keep it")
+        return self
+
     def changed_fields(self) -> set[str]:
         return set(self.model_fields_set) - {"if_version"}
 

@@ -184,7 +184,9 @@ def _facets(
     return facets
 
 
-def _apply_content(record: IntelRecord, content: RecordContent) -> list[IntelRelationship]:
+def apply_content(record: IntelRecord, content: RecordContent) -> list[IntelRelationship]:
+    """Put `content` (already checked against the record's type) into the row: title,
+    description, the type's fields, event date, search text; the relationships to store."""
     record.title = content.title
     record.description = content.description
     details = getattr(content, record.type)
@@ -378,7 +380,7 @@ async def create(
     errors = content_errors(request, codes)
     await _check_envelope(session, record, errors)
     record.confidence = grading.confidence(record.grading_scheme, record.grading_information)
-    relationships = _apply_content(record, request)
+    relationships = apply_content(record, request)
     out = await save_version(
         session=session, record=record, relationships=relationships, changed_by=caller.client_id
     )
@@ -525,7 +527,7 @@ async def apply_patch(
             errors.append(("content", str(exc)))
         else:
             errors += content_errors(patch.content, codes, prefix="content.")
-            relationships = _apply_content(record, patch.content)
+            relationships = apply_content(record, patch.content)
     await _check_envelope(session, record, errors)
     record.confidence = grading.confidence(record.grading_scheme, record.grading_information)
     if relationships is None:

@@ -16,6 +16,9 @@ class SharingGroup(IntelShareTable, table=True):
     id: str = Field(primary_key=True, max_length=36)
     name: str = Field(max_length=255, unique=True)
     description: str | None = Field(default=None, sa_type=sa.Text)
+    # The organisation that manages the group's members (an admin may too).
+    owner_country: str = Field(max_length=2)
+    owner_agency: str = Field(max_length=255)
     created_by: str = Field(max_length=255)
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
 

@@ -43,8 +43,8 @@ async def get_group(group_id: UUID, session: SessionDep, _: Reader) -> SharingGr
 
 @router.put("/{group_id}/members", summary="Replace a sharing group's members")
 async def put_members(
-    group_id: UUID, body: MembersIn, session: SessionDep, _: Manager, codes: CodeListsDep
+    group_id: UUID, body: MembersIn, session: SessionDep, caller: Manager, codes: CodeListsDep
 ) -> SharingGroupOut:
     return await service.replace_members(
-        session=session, group_id=str(group_id), members=body.members, codes=codes
+        session=session, group_id=str(group_id), members=body.members, caller=caller, codes=codes
     )

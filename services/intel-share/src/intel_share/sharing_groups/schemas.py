@@ -39,6 +39,8 @@ class SharingGroupOut(BaseModel):
     name: str
     description: str | None
     members: list[MemberIn]
+    owner_country: str
+    owner_agency: str
     created_by: str
     created_at: datetime
 

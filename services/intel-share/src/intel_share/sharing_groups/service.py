@@ -1,5 +1,7 @@
-"""Managing sharing groups (clients with `intel:write`, or an admin). A group's members are
-countries, or agencies of a country; a record distributed to a group is visible to them."""
+"""Managing sharing groups. A client with `intel:write` (or an admin) creates one; its
+organisation owns it, and only that organisation or an admin changes its members (else a
+partner could add itself to a group to read its records). A group's members are countries, or
+agencies of a country; a record distributed to a group is visible to them."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from uuid import uuid4
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from intel_share.access.rules import GroupMember
+from intel_share.access.rules import GroupMember, Viewer
 from intel_share.audit.service import utc
 from intel_share.errors import SharingGroupNameTaken
 from intel_share.sharing_groups import repository
@@ -20,7 +22,7 @@ from intel_share.sharing_groups.schemas import (
     SharingGroupOut,
 )
 from pangolin_core.contracts.cites_codes import CodeListName, CodeLists
-from pangolin_core.errors import InvalidInput, NotFound
+from pangolin_core.errors import Forbidden, InvalidInput, NotFound
 from pangolin_core.identity import Caller
 
 
@@ -40,6 +42,8 @@ def _out(group: SharingGroup, members: list[SharingGroupMember]) -> SharingGroup
         name=group.name,
         description=group.description,
         members=[MemberIn(country=m.country, agency=m.agency) for m in members],
+        owner_country=group.owner_country,
+        owner_agency=group.owner_agency,
         created_by=group.created_by,
         created_at=utc(group.created_at),
     )
@@ -56,10 +60,13 @@ async def create(
     _check_countries(request.members, codes)
     if await repository.by_name(session, request.name) is not None:
         raise SharingGroupNameTaken(f"A sharing group named {request.name!r} exists.")
+    owner = Viewer.of(caller)
     group = SharingGroup(
         id=str(uuid4()),
         name=request.name,
         description=request.description,
+        owner_country=owner.country,
+        owner_agency=owner.agency,
         created_by=caller.client_id,
         created_at=datetime.now(UTC),
     )
@@ -77,12 +84,22 @@ async def replace_members(
     session: AsyncSession,
     group_id: str,
     members: list[MemberIn],
+    caller: Caller,
     codes: CodeLists,
 ) -> SharingGroupOut:
     _check_countries(members, codes)
     group = await repository.get(session, group_id)
     if group is None:
         raise NotFound(f"No sharing group {group_id}.")
+    manager = Viewer.of(caller)
+    if not caller.has_scope("admin") and (manager.country, manager.agency) != (
+        group.owner_country,
+        group.owner_agency,
+    ):
+        raise Forbidden(
+            f"Only the group's owner ({group.owner_agency}, {group.owner_country}) or an admin"
+            " changes its members."
+        )
     await repository.replace_members(session, group_id, [(m.country, m.agency) for m in members])
     found = await repository.members_of(session, [group_id])
     return _out(group, found[group_id])

@@ -75,7 +75,7 @@ async def add(
         action=AuditAction.SIGHTED,
         caller=caller,
         record_ids=[record.id],
-        query={"sighting_id": sighting.id},
+        query={"sighting_id": sighting.id, "anonymous": sighting.anonymous},
         at=now,
     )
     return sighting_out(sighting, viewer)

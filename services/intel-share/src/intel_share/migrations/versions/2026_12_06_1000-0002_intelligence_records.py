@@ -49,6 +49,8 @@ def upgrade() -> None:
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("owner_country", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
+        sa.Column("owner_agency", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
         sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_group")),
