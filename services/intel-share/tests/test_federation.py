@@ -19,10 +19,10 @@ from intel_share.settings import IntelShareSettings, TaxiiPartner
 from intel_share.stix.mapping import to_stix
 from intel_share.stix.markings import common_objects
 from intel_share.taxii.service import COMMUNITY_ID
-from intel_support import KE_CUSTOMS, TH_CUSTOMS, VN_CUSTOMS, TestCaller, alert, person, seizure
+from intel_support import KE_CUSTOMS, TH_CUSTOMS, VN_CUSTOMS, IntelCaller, alert, person, seizure
 from pangolin_core.testing import identity_headers
 
-KE_PARTNER = TestCaller("ke-partner", "partner-ke", "KE", "partner", ("intel:federate",))
+KE_PARTNER = IntelCaller("ke-partner", "partner-ke", "KE", "partner", ("intel:federate",))
 
 
 def partner_settings(peer: ServedIntel) -> TaxiiPartner:
@@ -106,7 +106,7 @@ async def test_shared_records_arrive_with_their_originator_and_downgraded(pair: 
         assert gone.status_code == 404
     assert await vn.intel.count("intel_record") == 2
     # Not re-shared further: Thailand's partner client sees nothing of it at Viet Nam's.
-    th_partner = TestCaller("th", "partner-th", "TH", "partner", ("intel:federate",))
+    th_partner = IntelCaller("th", "partner-th", "TH", "partner", ("intel:federate",))
     community = await vn.intel.get(
         th_partner, f"/taxii2/api/collections/{COMMUNITY_ID}/objects/", **{"match[type]": "report"}
     )

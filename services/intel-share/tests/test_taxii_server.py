@@ -18,9 +18,9 @@ from intel_share.stix.mapping import bundle, main_object_id, to_stix
 from intel_share.stix.markings import TLP2_MARKING_IDS, common_objects
 from intel_share.stix.validation import validation_errors
 from intel_share.taxii.service import COMMUNITY_ID, country_collection_id
-from intel_support import KE_CUSTOMS, TH_CUSTOMS, VN_CUSTOMS, TestCaller, alert, person, seizure
+from intel_support import KE_CUSTOMS, TH_CUSTOMS, VN_CUSTOMS, IntelCaller, alert, person, seizure
 
-VN_PARTNER = TestCaller("vn-partner", "partner-vn", "VN", "partner", ("intel:federate",))
+VN_PARTNER = IntelCaller("vn-partner", "partner-vn", "VN", "partner", ("intel:federate",))
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ async def served(database_url: str, nats_url: str) -> AsyncIterator[ServedIntel]
         yield instance
 
 
-def collection(served: ServedIntel, caller: TestCaller, collection_id: str) -> Collection:
+def collection(served: ServedIntel, caller: IntelCaller, collection_id: str) -> Collection:
     url = f"{served.api_root}collections/{collection_id}/"
     return Collection(url, auth=IdentityAuth(caller.headers))
 
@@ -44,7 +44,7 @@ async def test_discovery_api_root_and_collections(served: ServedIntel) -> None:
     )
     assert group.status_code == 201, group.text
 
-    def discover(caller: TestCaller) -> tuple[list[str], list[str], list[bool]]:
+    def discover(caller: IntelCaller) -> tuple[list[str], list[str], list[bool]]:
         server = Server(f"{served.url}/taxii2/", auth=IdentityAuth(caller.headers))
         root: ApiRoot = server.default
         assert root.url == served.api_root
@@ -227,6 +227,6 @@ async def test_bad_requests_are_4xx_problems(served: ServedIntel) -> None:
     assert not_json.status_code == 400
     unknown = await intel.get(VN_PARTNER, "/taxii2/api/collections/nope/objects/")
     assert unknown.status_code == 404
-    no_scope = TestCaller("sw", "sw-ke", "KE", "single_window", ("permits:verify",))
+    no_scope = IntelCaller("sw", "sw-ke", "KE", "single_window", ("permits:verify",))
     assert (await intel.get(no_scope, "/taxii2/")).status_code == 403
     assert await intel.count("taxii_status") == 0

@@ -155,7 +155,7 @@ async def receive(
             include={"title", "description", "seizure", "alert", "entity", "relationships"}
         )
     )
-    relationships = records._apply_content(row, content)
+    relationships = records.apply_content(row, content)
     await records.save_version(
         session=session, record=row, relationships=relationships, changed_by=sender.client_id
     )
