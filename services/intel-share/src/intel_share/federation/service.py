@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,8 +36,7 @@ from intel_share.federation.models import FederationCursor
 from intel_share.settings import IntelShareSettings
 from intel_share.stix.mapping import StixMappingError, from_stix, record_properties
 from intel_share.taxii import repository
-from intel_share.taxii.models import TaxiiObject
-from intel_share.taxii.repository import ObjectFilters
+from intel_share.taxii.repository import ObjectFilters, StoredObject
 from intel_share.taxii.service import COMMUNITY_ID
 from pangolin_core.contracts.roles import Role
 from pangolin_core.db import Database
@@ -179,7 +179,7 @@ class Federation:
             async with self.db.session() as session:
                 held = await _cursor(session, country, "push", collection_id)
                 rows = await self._unsent(session, viewer, distribution, held)
-                for batch in self._batches([r for r in rows if self._ours(r.record_id, r.body)]):
+                for batch in self._batches(rows):
                     status = await client.push(collection_id, batch)
                     sent += len(batch)
                     failures += status.get("failures", [])
@@ -189,23 +189,16 @@ class Federation:
         log.info("federation_pushed", partner=country, objects=sent, failures=len(failures))
         return PushReport(country, sent, failures)
 
-    def _ours(self, record_id: str | None, body: dict[str, Any]) -> bool:
-        """An object of a record this country originated (shared objects are not sent:
-        the partner makes its own)."""
-        if record_id is None:
-            return False
-        return (record_properties(body) or {}).get("originator_country") == self.home
-
     async def _unsent(
         self,
         session: AsyncSession,
         viewer: Viewer,
         distribution: ColumnElement[bool],
         held: FederationCursor | None,
-    ) -> list[TaxiiObject]:
+    ) -> list[StoredObject]:
         """Every object version the partner may read, added since the last push (all pages:
         a record's objects must travel together)."""
-        rows: list[TaxiiObject] = []
+        rows: list[StoredObject] = []
         page = self.settings.taxii_page_max
         after: tuple[datetime, int] | None = None
         while True:
@@ -224,11 +217,17 @@ class Federation:
             assert last.id is not None
             after = (_utc(last.date_added), last.id)
 
-    def _batches(self, rows: list[TaxiiObject]) -> list[list[dict[str, Any]]]:
-        """Batches of at most a page, never splitting a record's objects."""
-        by_record: dict[str | None, list[dict[str, Any]]] = {}
+    def _batches(self, rows: list[StoredObject]) -> list[list[dict[str, Any]]]:
+        """The objects of records this country originated (shared objects are not sent:
+        the partner makes its own), in batches of at most a page, never splitting a
+        record's objects."""
+        by_record: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
-            by_record.setdefault(row.record_id, []).append(row.body)
+            if row.record_id is None:
+                continue
+            body = json.loads(row.body)
+            if (record_properties(body) or {}).get("originator_country") == self.home:
+                by_record.setdefault(row.record_id, []).append(body)
         batches: list[list[dict[str, Any]]] = [[]]
         for objects in by_record.values():
             if batches[-1] and len(batches[-1]) + len(objects) > self.settings.taxii_page_max:

@@ -34,7 +34,8 @@ class TaxiiObject(IntelShareTable, table=True):
     modified: datetime = Field(sa_type=sa.DateTime(timezone=True))
     date_added: datetime = Field(sa_type=sa.DateTime(timezone=True))
     record_id: str | None = Field(default=None, max_length=36, index=True)
-    body: dict[str, Any] = Field(sa_type=sa.JSON)
+    # The object as JSON text: pages are served by splicing it, never decoded on the way.
+    body: str = Field(sa_type=sa.Text)
 
 
 class TaxiiStatus(IntelShareTable, table=True):

@@ -3,6 +3,7 @@ stores the version (`records.service.save_version` calls `project`)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,7 +46,7 @@ async def store(
                 modified=key[1],
                 date_added=added_at,
                 record_id=record_id,
-                body=obj,
+                body=json.dumps(obj, ensure_ascii=False, separators=(",", ":")),
             )
         )
     repository.add_objects(session, rows)

@@ -7,18 +7,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
 
 from intel_share.access.repository import visible_to
 from intel_share.access.rules import Viewer
 from intel_share.records.models import IntelRecord
 from intel_share.sharing_groups.models import SharingGroup, SharingGroupMember
 from intel_share.taxii.models import TaxiiObject, TaxiiStatus
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """A row of `taxii_object` as pages read it (columns, no ORM instance: a page is a hot
+    path, and the body stays JSON text)."""
+
+    id: int
+    object_id: str
+    modified: datetime
+    date_added: datetime
+    record_id: str | None
+    body: str
 
 
 @dataclass(frozen=True)
@@ -83,11 +96,17 @@ def _version_clause(versions: Sequence[str | datetime]) -> ColumnElement[bool] |
     return sa.or_(*clauses) if clauses else sa.false()
 
 
-def _filtered(
-    viewer: Viewer, distribution: ColumnElement[bool], filters: ObjectFilters
-) -> SelectOfScalar[TaxiiObject]:
+def _filtered(viewer: Viewer, distribution: ColumnElement[bool], filters: ObjectFilters) -> Any:
+    o = TaxiiObject
     query = (
-        select(TaxiiObject)
+        sa.select(
+            col(o.id),
+            col(o.object_id),
+            col(o.modified),
+            col(o.date_added),
+            col(o.record_id),
+            col(o.body),
+        )
         .outerjoin(IntelRecord, col(IntelRecord.id) == col(TaxiiObject.record_id))
         .where(exchanged(viewer, distribution))
     )
@@ -120,14 +139,14 @@ async def objects(
     distribution: ColumnElement[bool],
     filters: ObjectFilters,
     limit: int,
-) -> Sequence[TaxiiObject]:
+) -> list[StoredObject]:
     """Up to `limit` objects in the order they were added (then by row id)."""
     query = (
         _filtered(viewer, distribution, filters)
         .order_by(col(TaxiiObject.date_added), col(TaxiiObject.id))
         .limit(limit)
     )
-    return (await session.exec(query)).all()
+    return [StoredObject(*row) for row in (await session.exec(query)).all()]
 
 
 async def stored_versions(

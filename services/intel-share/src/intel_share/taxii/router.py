@@ -4,10 +4,11 @@ neither that nor JSON is a 406, a POST of another media type a 415."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from intel_share.settings import IntelShareSettings
 from intel_share.taxii import service
@@ -171,6 +172,18 @@ class PageParams:
 Params = Annotated[PageParams, Depends()]
 
 
+def _raw_envelope(page: service.Page) -> Response:
+    """The page's envelope with its objects spliced in as stored (JSON text, not decoded)."""
+    head: dict[str, Any] = {"more": page.more}
+    if page.next:
+        head["next"] = page.next
+    content = json.dumps(head)
+    if page.rows:
+        objects = ",".join(r.body for r in page.rows)
+        content = f'{content[:-1]},"objects":[{objects}]}}'
+    return Response(content.encode(), media_type=TAXII_MEDIA_TYPE, headers=_page_headers(page))
+
+
 def _envelope(
     page: service.Page, objects: list[dict[str, Any]], key: str = "objects"
 ) -> dict[str, Any]:
@@ -185,7 +198,7 @@ def _envelope(
 @router.get(f"{API_ROOT}/collections/{{collection_id}}/objects/", response_class=TaxiiResponse)
 async def get_objects(
     collection_id: str, params: Params, session: AuditedReadSessionDep, caller: Reader
-) -> TaxiiResponse:
+) -> Response:
     page = await service.page(
         session=session,
         caller=caller,
@@ -194,7 +207,7 @@ async def get_objects(
         limit=params.limit,
         action="objects",
     )
-    return _taxii(_envelope(page, [r.body for r in page.rows]), headers=_page_headers(page))
+    return _raw_envelope(page)
 
 
 @router.post(
@@ -243,7 +256,7 @@ async def get_object(
     params: Params,
     session: AuditedReadSessionDep,
     caller: Reader,
-) -> TaxiiResponse:
+) -> Response:
     page = await service.page(
         session=session,
         caller=caller,
@@ -254,7 +267,7 @@ async def get_object(
     )
     if not page.rows and not params.next:
         raise service.ObjectNotFound(f"No object {object_id} in this collection for you.")
-    return _taxii(_envelope(page, [r.body for r in page.rows]), headers=_page_headers(page))
+    return _raw_envelope(page)
 
 
 @router.get(

@@ -23,8 +23,8 @@ from intel_share.audit.schemas import AuditAction
 from intel_share.federation.intake import Received, Sender, receive
 from intel_share.stix.mapping import StixMappingError, from_stix, parse_object, record_properties
 from intel_share.taxii import repository
-from intel_share.taxii.models import TaxiiObject, TaxiiStatus
-from intel_share.taxii.repository import ObjectFilters
+from intel_share.taxii.models import TaxiiStatus
+from intel_share.taxii.repository import ObjectFilters, StoredObject
 from intel_share.taxii.schemas import (
     Collection,
     ManifestRecord,
@@ -173,7 +173,7 @@ def _utc(moment: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class Page:
-    rows: list[TaxiiObject]
+    rows: list[StoredObject]
     more: bool
     next: str | None
 
@@ -197,14 +197,12 @@ async def page(
 ) -> Page:
     """A page of a collection's objects (or manifest, or versions), audited."""
     view = await collection(session=session, caller=caller, collection_id=collection_id)
-    rows = list(
-        await repository.objects(
-            session,
-            viewer=Viewer.of(caller),
-            distribution=view.distribution,
-            filters=filters,
-            limit=limit + 1,
-        )
+    rows = await repository.objects(
+        session,
+        viewer=Viewer.of(caller),
+        distribution=view.distribution,
+        filters=filters,
+        limit=limit + 1,
     )
     more = len(rows) > limit
     rows = rows[:limit]
@@ -237,7 +235,7 @@ def _query(filters: ObjectFilters) -> dict[str, Any]:
     return query
 
 
-def manifest_of(row: TaxiiObject) -> ManifestRecord:
+def manifest_of(row: StoredObject) -> ManifestRecord:
     return ManifestRecord(
         id=row.object_id,
         date_added=taxii_timestamp(_utc(row.date_added)),

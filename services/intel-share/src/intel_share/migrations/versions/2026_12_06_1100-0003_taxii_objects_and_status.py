@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("modified", sa.DateTime(timezone=True), nullable=False),
         sa.Column("date_added", sa.DateTime(timezone=True), nullable=False),
         sa.Column("record_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
-        sa.Column("body", sa.JSON(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_taxii_object")),
         sa.UniqueConstraint("object_id", "modified", name=op.f("uq_taxii_object_object_id")),
     )
