@@ -95,6 +95,10 @@ ROUTES: tuple[Rule, ...] = (
     rule(WRITE, "/v1/risk/models/**", RISK, "risk:models"),
     # intel-share: reading, matching and searching is `intel:read`; writing `intel:write`;
     # partner instances exchange over TAXII with `intel:federate`.
+    # its audit trail and sharing groups are an operator's business too (`admin`).
+    rule(READ, "/v1/intel/audit", INTEL, "intel:read", "admin"),
+    rule(READ, "/v1/intel/sharing-groups/**", INTEL, "intel:read", "admin"),
+    rule(WRITE, "/v1/intel/sharing-groups/**", INTEL, "intel:write", "admin"),
     rule(READ, "/v1/intel/**", INTEL, "intel:read"),
     rule(frozenset({"POST"}), "/v1/intel/match", INTEL, "intel:read"),
     rule(WRITE, "/v1/intel/**", INTEL, "intel:write"),

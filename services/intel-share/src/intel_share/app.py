@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from intel_share import models as _models  # noqa: F401  (registers every table)
+from intel_share.audit.router import router as audit_router
+from intel_share.dependencies import CODE_LISTS
+from intel_share.proposals.router import router as proposals_router
+from intel_share.records.router import router as records_router
 from intel_share.settings import IntelShareSettings
-from pangolin_core.service import ServiceDefinition, create_service_app
+from intel_share.sharing_groups.router import router as sharing_groups_router
+from intel_share.sightings.router import router as sightings_router
+from pangolin_core.contracts.cites_codes import read_code_lists
+from pangolin_core.service import ServiceDefinition, ServiceRuntime, create_service_app
 from pangolin_core.telemetry import Telemetry
+
+
+@asynccontextmanager
+async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
+    runtime.extras[CODE_LISTS] = read_code_lists()
+    yield
+
 
 DEFINITION = ServiceDefinition(
     name="intel-share",
@@ -18,6 +35,14 @@ DEFINITION = ServiceDefinition(
         " countries (STIX 2.1 / TAXII 2.1)."
     ),
     migrations=Path(__file__).parent / "migrations",
+    routers=[
+        records_router,
+        sightings_router,
+        proposals_router,
+        sharing_groups_router,
+        audit_router,
+    ],
+    lifespan=lifespan,
 )
 
 

@@ -1,0 +1,1 @@
+"""Idempotency-Key: a replayed creating POST returns the first result."""

@@ -1,0 +1,27 @@
+"""Every table of intel-share, imported in one place (the app, Alembic's autogenerate)."""
+
+from intel_share.audit.models import IntelAuditEntry, IntelAuditRecord
+from intel_share.idempotency.models import IdempotentRequest
+from intel_share.proposals.models import Proposal
+from intel_share.records.models import (
+    IntelRecord,
+    IntelRecordFacet,
+    IntelRecordVersion,
+    IntelRelationship,
+)
+from intel_share.sharing_groups.models import SharingGroup, SharingGroupMember
+from intel_share.sightings.models import Sighting
+
+__all__ = [
+    "IdempotentRequest",
+    "IntelAuditEntry",
+    "IntelAuditRecord",
+    "IntelRecord",
+    "IntelRecordFacet",
+    "IntelRecordVersion",
+    "IntelRelationship",
+    "Proposal",
+    "SharingGroup",
+    "SharingGroupMember",
+    "Sighting",
+]

@@ -1,0 +1,1 @@
+"""Proposals: changes a non-originator suggests; the originator accepts or rejects them."""

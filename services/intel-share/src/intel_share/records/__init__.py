@@ -1,0 +1,1 @@
+"""Intelligence records: seizure reports, alerts and entities, with their relationships."""

@@ -1,0 +1,1 @@
+"""Sightings: "seen here too" reports on a record, optionally anonymous."""
