@@ -59,6 +59,7 @@ async def test_search_filters_by_type_country_entity_text_and_time(intel: IntelS
     assert await ids(**seized) == {ivory["id"]}
     assert await ids(since="2000-01-01T00:00:00Z") == {trafficker["id"], ivory["id"], scales["id"]}
     assert await ids(until="2000-01-01T00:00:00Z") == set()
+    assert await ids(since="2000-01-01T00:00:00", type="alert") == {scales["id"]}  # no zone: UTC
 
 
 async def test_search_pages_with_a_cursor_and_counts_every_page(intel: IntelShare) -> None:

@@ -112,6 +112,10 @@ async def test_a_proposal_the_record_s_type_cannot_take_is_refused(intel: IntelS
         },
     )
     assert unknown.status_code == 422
+    bad_grade = {"grading": {"scheme": "3x5x2", "source": "D", "information": "1"}}
+    graded = await intel.post(VN_CUSTOMS, path, {"changes": bad_grade})
+    assert graded.status_code == 422
+    assert graded.json()["errors"][0]["field"] == "changes.grading.source"
     assert await intel.count("intel_proposal") == 0
 
 

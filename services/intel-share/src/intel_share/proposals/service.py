@@ -26,6 +26,7 @@ from intel_share.proposals.schemas import (
     ProposalList,
     ProposalOut,
 )
+from intel_share.records import grading
 from intel_share.records import service as records
 from intel_share.records.schemas import RecordPatch, check_details
 from intel_share.records.service import record_access, require_originator, visible_record
@@ -70,6 +71,22 @@ async def propose(
         raise InvalidInput(
             "The proposal changes nothing.",
             errors=[{"field": "changes", "message": "empty change", "type": "value_error"}],
+        )
+    fields = changes.changed_fields()
+    scheme = changes.grading.scheme if changes.grading else record.grading_scheme
+    grade_errors = grading.grading_errors(
+        scheme,
+        changes.grading.source if changes.grading else record.grading_source,
+        changes.grading.information if changes.grading else record.grading_information,
+        changes.handling_code if "handling_code" in fields else record.handling_code,
+    )
+    if grade_errors:
+        raise InvalidInput(
+            "; ".join(m for _, m in grade_errors),
+            errors=[
+                {"field": f"changes.{f}", "message": m, "type": "value_error"}
+                for f, m in grade_errors
+            ],
         )
     if changes.content is not None:
         try:

@@ -6,12 +6,19 @@ one of `seizure`, `alert`, `entity` (the one its `type` names; the others are nu
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from intel_share.records.grading import DEFAULT_SCHEME, GradingScheme
 from pangolin_core.contracts.intel import (
@@ -286,6 +293,14 @@ class RecordSearch(BaseModel):
     until: datetime | None = None
     time_field: Literal["created", "updated", "event"] = "created"
     include_revoked: bool = False
+
+    @field_validator("since", "until")
+    @classmethod
+    def _utc(cls, moment: datetime | None) -> datetime | None:
+        """A time without its zone is UTC (every time stored here is)."""
+        if moment is not None and moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        return moment
 
     def as_query(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_defaults=True)
