@@ -13,14 +13,14 @@ import httpx
 import pytest
 from taxii_support import ServedIntel, served_intel
 
-from intel_share.federation.service import Federation
+from intel_share.federation.service import Federation, scheduled
 from intel_share.records.schemas import RecordOut
 from intel_share.settings import IntelShareSettings, TaxiiPartner
 from intel_share.stix.mapping import to_stix
 from intel_share.stix.markings import common_objects
 from intel_share.taxii.service import COMMUNITY_ID
 from intel_support import KE_CUSTOMS, TH_CUSTOMS, VN_CUSTOMS, IntelCaller, alert, person, seizure
-from pangolin_core.testing import identity_headers
+from pangolin_core.testing import eventually, identity_headers
 
 KE_PARTNER = IntelCaller("ke-partner", "partner-ke", "KE", "partner", ("intel:federate",))
 
@@ -172,3 +172,18 @@ async def test_push_sends_only_what_the_partner_may_read(pair: Any) -> None:
     records = (await vn.intel.get(VN_CUSTOMS, "/v1/intel/records")).json()["records"]
     assert [(r["id"], r["originator"]["country"]) for r in records] == [(shared["id"], "KE")]
     assert (await ke_fed.push_to("VN")).sent == 0
+
+
+async def test_the_scheduled_exchange_pulls_and_pushes(pair: Any) -> None:
+    ke, vn, _, vn_fed = pair
+    from_ke = await ke.intel.create(KE_CUSTOMS, alert())
+    from_vn = await vn.intel.create(VN_CUSTOMS, alert(title="Viet Nam's alert"))
+    vn_fed.settings = vn_fed.settings.model_copy(update={"federation_interval": 0.05})
+
+    async def exchanged() -> bool:
+        at_vn = await vn.intel.get(VN_CUSTOMS, f"/v1/intel/records/{from_ke['id']}")
+        at_ke = await ke.intel.get(KE_CUSTOMS, f"/v1/intel/records/{from_vn['id']}")
+        return at_vn.status_code == 200 and at_ke.status_code == 200
+
+    async with scheduled(vn_fed):
+        assert await eventually(exchanged, timeout=20)

@@ -9,10 +9,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from stix2 import Filter, TAXIICollectionSource
 from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 from taxii_support import IdentityAuth, ServedIntel, record, served_intel
 
+from intel_share.audit.models import IntelAuditEntry
 from intel_share.settings import IntelShareSettings
 from intel_share.stix.mapping import bundle, main_object_id, to_stix
 from intel_share.stix.markings import TLP2_MARKING_IDS, common_objects
@@ -20,6 +22,7 @@ from intel_share.stix.validation import validation_errors
 from intel_share.taxii.service import COMMUNITY_ID, country_collection_id
 from intel_support import KE_CUSTOMS, TH_CUSTOMS, VN_CUSTOMS, IntelCaller, alert, person, seizure
 
+BUNDLE_ID = "bundle--6b2f0c1e-8d3a-4f5b-9c7e-1a2b3c4d5e6f"
 VN_PARTNER = IntelCaller("vn-partner", "partner-vn", "VN", "partner", ("intel:federate",))
 
 
@@ -116,16 +119,7 @@ async def test_paging_with_next_and_added_after(served: ServedIntel) -> None:
     assert raw.headers["X-TAXII-Date-Added-First"] == manifest["objects"][0]["date_added"]
     assert raw.headers["X-TAXII-Date-Added-Last"] == manifest["objects"][2]["date_added"]
     page = raw.json()
-    assert (
-        validation_errors(
-            {
-                "type": "bundle",
-                "id": "bundle--" + "0" * 8 + "-0000-4000-8000-" + "0" * 12,
-                "objects": page["objects"],
-            }
-        )
-        == []
-    )
+    assert validation_errors({"type": "bundle", "id": BUNDLE_ID, "objects": page["objects"]}) == []
 
 
 async def test_taxii_collection_source_queries_versions_and_filters(served: ServedIntel) -> None:
@@ -230,3 +224,36 @@ async def test_bad_requests_are_4xx_problems(served: ServedIntel) -> None:
     no_scope = IntelCaller("sw", "sw-ke", "KE", "single_window", ("permits:verify",))
     assert (await intel.get(no_scope, "/taxii2/")).status_code == 403
     assert await intel.count("taxii_status") == 0
+
+
+async def test_sightings_are_served_and_reads_are_audited(served: ServedIntel) -> None:
+    intel = served.intel
+    created = await intel.create(KE_CUSTOMS, seizure())
+    seen = await intel.post(
+        VN_CUSTOMS,
+        f"/v1/intel/records/{created['id']}/sightings",
+        {"country": "VN", "seen_on": "2026-11-20", "anonymous": True},
+    )
+    assert seen.status_code == 201, seen.text
+    response = await intel.get(
+        VN_PARTNER,
+        f"/taxii2/api/collections/{COMMUNITY_ID}/objects/",
+        **{"match[type]": "sighting,location"},
+    )
+    objects = response.json()["objects"]
+    sighting = next(o for o in objects if o["type"] == "sighting")
+    assert sighting["sighting_of_ref"] == f"report--{created['id']}"
+    assert "created_by_ref" not in sighting  # anonymous: the country only
+    where = next(o for o in objects if o["id"] == sighting["where_sighted_refs"][0])
+    assert where["country"] == "VN"
+    assert validation_errors({"type": "bundle", "id": BUNDLE_ID, "objects": objects}) == []
+
+    async with intel.db.session(write=False) as session:
+        rows = (
+            await session.exec(
+                sa.select(IntelAuditEntry.client_id, IntelAuditEntry.query).where(
+                    IntelAuditEntry.action == "exported"
+                )
+            )
+        ).all()
+    assert [(client, query["taxii"]) for client, query in rows] == [("partner-vn", "objects")]

@@ -10,7 +10,8 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from intel_share.records.schemas import RecordOut
-from intel_share.stix.mapping import entity_stix_type, to_stix
+from intel_share.sightings.models import Sighting
+from intel_share.stix.mapping import entity_stix_type, sighting_to_stix, to_stix
 from intel_share.stix.markings import common_objects
 from intel_share.taxii import repository
 from intel_share.taxii.models import TaxiiObject
@@ -72,3 +73,12 @@ async def project(session: AsyncSession, record: RecordOut) -> None:
     now = datetime.now(UTC)
     await store(session, [*common_objects(), *mapped.common], record_id=None, now=now)
     await store(session, mapped.own, record_id=record.id, now=now)
+
+
+async def project_sighting(session: AsyncSession, sighting: Sighting, record: RecordOut) -> None:
+    """Store a sighting's STIX `sighting` (it follows its record's access rule) and the
+    identity or location it names."""
+    sighting_object, where = sighting_to_stix(sighting, record)
+    now = datetime.now(UTC)
+    await store(session, [where], record_id=None, now=now)
+    await store(session, [sighting_object], record_id=record.id, now=now)
