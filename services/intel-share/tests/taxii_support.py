@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import requests
 import uvicorn
+from fastapi import FastAPI
 
 from intel_share.app import DEFINITION, create_app
 from intel_share.records.grading import confidence
@@ -161,12 +162,11 @@ class ServedIntel:
 
 
 @asynccontextmanager
-async def served_intel(settings: IntelShareSettings) -> AsyncIterator[ServedIntel]:
-    """Migrate, then serve the app with uvicorn on a free port of 127.0.0.1."""
-    await migrations.upgrade(DEFINITION.migrations, settings.database_url)
-    app = create_app(settings)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+async def serving(app: FastAPI, sock: socket.socket | None = None) -> AsyncIterator[str]:
+    """Serve `app` (its lifespan running) with uvicorn on loopback; its base URL."""
+    if sock is None:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
 
@@ -177,11 +177,21 @@ async def served_intel(settings: IntelShareSettings) -> AsyncIterator[ServedInte
 
     try:
         await eventually(started, timeout=30)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-            yield ServedIntel(url, IntelShare(client, app.state.runtime.db), settings)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         await task
         sock.close()
+
+
+@asynccontextmanager
+async def served_intel(
+    settings: IntelShareSettings, sock: socket.socket | None = None
+) -> AsyncIterator[ServedIntel]:
+    """Migrate, then serve intel-share with uvicorn on a free port of 127.0.0.1."""
+    await migrations.upgrade(DEFINITION.migrations, settings.database_url)
+    app = create_app(settings)
+    async with serving(app, sock) as url:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield ServedIntel(url, IntelShare(client, app.state.runtime.db), settings)
