@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 from stix2 import Filter, TAXIICollectionSource
 from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
-from taxii_support import IdentityAuth, ServedIntel, record, served_intel
+from taxii_support import IdentityAuth, ServedIntel, person_in_network, record, served_intel
 
 from intel_share.audit.models import IntelAuditEntry
 from intel_share.settings import IntelShareSettings
 from intel_share.stix.mapping import bundle, main_object_id, to_stix
-from intel_share.stix.markings import TLP2_MARKING_IDS, common_objects
+from intel_share.stix.markings import PANGOLIN_EXTENSION_ID, TLP2_MARKING_IDS, common_objects
 from intel_share.stix.validation import validation_errors
 from intel_share.taxii.service import COMMUNITY_ID, country_collection_id
 from intel_support import KE_CUSTOMS, TH_CUSTOMS, VN_CUSTOMS, IntelCaller, alert, person, seizure
@@ -88,6 +88,37 @@ async def test_add_objects_answers_a_complete_status(served: ServedIntel) -> Non
     refused = await asyncio.to_thread(vn.add_objects, envelope)
     report_id = main_object_id(records[0])
     assert report_id in {f["id"] for f in refused.failures}
+    # The status resource is the caller's to read again, and no one else's.
+    path = f"/taxii2/api/status/{status.id}/"
+    again_status = await served.intel.get(KE_CUSTOMS, path)
+    assert again_status.json()["success_count"] == status.success_count
+    assert (await served.intel.get(VN_PARTNER, path)).status_code == 404
+
+
+async def test_unreadable_records_fail_in_the_status_never_a_500(served: ServedIntel) -> None:
+    network, member = person_in_network()
+    mapped = to_stix(member)
+    relationship = next(o for o in mapped.own if o["type"] == "relationship")
+    relationship["extensions"][PANGOLIN_EXTENSION_ID]["relationship_kind"] = "bogus"
+    bogus = mapped.main
+    broken_seizure = to_stix(record("seizure"))
+    seizure_sdo = next(o for o in broken_seizure.own if o["type"] == "x-pangolin-seizure")
+    seizure_sdo["specimens"][0]["quantity"] = "-5"
+    ok = to_stix(network)
+    objects = [*mapped.own, *broken_seizure.own, *ok.own, {"type": "indicator", "id": "x--1"}]
+    response = await served.intel.client.post(
+        f"/taxii2/api/collections/{COMMUNITY_ID}/objects/",
+        json={"objects": objects},
+        headers={**KE_CUSTOMS.headers, "Content-Type": "application/taxii+json;version=2.1"},
+    )
+    assert response.status_code == 202, response.text
+    status = response.json()
+    failed = {f["id"] for f in status["failures"]}
+    assert {bogus["id"], relationship["id"]} <= failed
+    assert {o["id"] for o in broken_seizure.own} <= failed
+    assert "x--1" in failed
+    assert status["success_count"] == len(ok.own)
+    assert await served.intel.count("intel_record") == 1
 
 
 async def test_paging_with_next_and_added_after(served: ServedIntel) -> None:

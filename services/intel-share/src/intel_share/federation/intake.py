@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -99,6 +100,16 @@ async def receive(
     refused = refusal(record, sender, home_country)
     if refused is not None:
         return Received(record.id, record.version, "refused", refused)
+    try:
+        content = RecordContent.model_validate(
+            record.model_dump(
+                include={"title", "description", "seizure", "alert", "entity", "relationships"}
+            )
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return Received(record.id, record.version, "refused", f"{where}: {first['msg']}")
     held = await session.get(IntelRecord, record.id, with_for_update=True)
     origin = record.originator
     if held is not None:
@@ -150,11 +161,6 @@ async def receive(
     row.revoked_at = record.revoked_at
     row.revoked_reason = record.revoked_reason
     row.updated_at = record.updated_at
-    content = RecordContent.model_validate(
-        record.model_dump(
-            include={"title", "description", "seizure", "alert", "entity", "relationships"}
-        )
-    )
     relationships = records.apply_content(row, content)
     await records.save_version(
         session=session, record=row, relationships=relationships, changed_by=sender.client_id

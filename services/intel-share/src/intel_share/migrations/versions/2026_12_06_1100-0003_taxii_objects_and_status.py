@@ -29,7 +29,9 @@ def upgrade() -> None:
         sa.Column("record_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_taxii_object")),
-        sa.UniqueConstraint("object_id", "modified", name=op.f("uq_taxii_object_object_id")),
+        sa.UniqueConstraint(
+            "object_id", "modified", name=op.f("uq_taxii_object_object_id_modified")
+        ),
     )
     with op.batch_alter_table("taxii_object", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_taxii_object_object_id"), ["object_id"])
