@@ -39,6 +39,7 @@ from intel_share.records.schemas import RecordOut  # noqa: E402
 from intel_share.settings import IntelShareSettings  # noqa: E402
 from intel_share.taxii.service import COMMUNITY_ID  # noqa: E402
 from pangolin_core import migrations  # noqa: E402
+from pangolin_core.contracts.cites_codes import read_code_lists  # noqa: E402
 from pangolin_core.db import Database  # noqa: E402
 from pangolin_core.identity import Caller, IdentitySigner  # noqa: E402
 from pangolin_core.messaging.tables import outbox  # noqa: E402
@@ -94,12 +95,17 @@ def seizure_record(n: int) -> RecordOut:
 
 async def seed(db: Database, count: int) -> float:
     sender = Sender(client_id="bench", country="KE", agency="customs", is_partner=False)
+    codes = read_code_lists()
     started = time.perf_counter()
     for first in range(0, count, 250):
         async with db.session() as session:
             for n in range(first, min(first + 250, count)):
                 await receive(
-                    session=session, record=seizure_record(n), sender=sender, home_country="KE"
+                    session=session,
+                    record=seizure_record(n),
+                    sender=sender,
+                    home_country="KE",
+                    codes=codes,
                 )
     return time.perf_counter() - started
 

@@ -22,6 +22,7 @@ from intel_share.federation.service import Federation
 from intel_share.settings import IntelShareSettings, TaxiiPartner
 from intel_support import KE_CUSTOMS, VN_CUSTOMS, seizure
 from pangolin_core import migrations
+from pangolin_core.contracts.cites_codes import read_code_lists
 from pangolin_core.contracts.roles import Role
 
 
@@ -77,6 +78,7 @@ async def test_a_partner_pulls_through_the_gateway_with_client_credentials(
                     db=vn.intel.db,
                     settings=vn_settings.model_copy(update={"partners": {"KE": partner}}),
                     http=http,
+                    codes=read_code_lists(),
                 )
                 report = await federation.pull_from("KE")
                 assert report.outcomes() == {shared["id"]: "stored"}

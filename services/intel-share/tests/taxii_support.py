@@ -38,7 +38,7 @@ SEIZURE = {
             "species": "Smutsia temminckii",
             "term": "SCA",
             "quantity": "12.5",
-            "unit": "kg",
+            "unit": "KIL",
             "value": "30000",
             "currency": "USD",
         }

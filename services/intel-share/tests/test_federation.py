@@ -20,6 +20,7 @@ from intel_share.stix.mapping import to_stix
 from intel_share.stix.markings import common_objects
 from intel_share.taxii.service import COMMUNITY_ID
 from intel_support import KE_CUSTOMS, TH_CUSTOMS, VN_CUSTOMS, IntelCaller, alert, person, seizure
+from pangolin_core.contracts.cites_codes import read_code_lists
 from pangolin_core.testing import eventually, identity_headers
 
 KE_PARTNER = IntelCaller("ke-partner", "partner-ke", "KE", "partner", ("intel:federate",))
@@ -72,12 +73,14 @@ async def pair(
             db=ke.intel.db,
             settings=ke_settings.model_copy(update={"partners": {"VN": partner_settings(vn)}}),
             http=http,
+            codes=read_code_lists(),
             authenticators={"VN": as_partner_of("KE")},
         )
         vn_fed = Federation(
             db=vn.intel.db,
             settings=vn_settings.model_copy(update={"partners": {"KE": partner_settings(ke)}}),
             http=http,
+            codes=read_code_lists(),
             authenticators={"KE": as_partner_of("VN")},
         )
         yield ke, vn, ke_fed, vn_fed

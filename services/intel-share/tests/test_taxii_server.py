@@ -104,8 +104,17 @@ async def test_unreadable_records_fail_in_the_status_never_a_500(served: ServedI
     broken_seizure = to_stix(record("seizure"))
     seizure_sdo = next(o for o in broken_seizure.own if o["type"] == "x-pangolin-seizure")
     seizure_sdo["specimens"][0]["quantity"] = "-5"
+    unknown_country = to_stix(
+        record("company", entity={"kind": "company", "name": "Nowhere Ltd", "country": "QQ"})
+    )
     ok = to_stix(network)
-    objects = [*mapped.own, *broken_seizure.own, *ok.own, {"type": "indicator", "id": "x--1"}]
+    objects = [
+        *mapped.own,
+        *broken_seizure.own,
+        *unknown_country.own,
+        *ok.own,
+        {"type": "indicator", "id": "x--1"},
+    ]
     response = await served.intel.client.post(
         f"/taxii2/api/collections/{COMMUNITY_ID}/objects/",
         json={"objects": objects},
@@ -116,6 +125,8 @@ async def test_unreadable_records_fail_in_the_status_never_a_500(served: ServedI
     failed = {f["id"] for f in status["failures"]}
     assert {bogus["id"], relationship["id"]} <= failed
     assert {o["id"] for o in broken_seizure.own} <= failed
+    assert unknown_country.main["id"] in failed
+    assert "QQ is not a CITES country code" in str(status["failures"])
     assert "x--1" in failed
     assert status["success_count"] == len(ok.own)
     assert await served.intel.count("intel_record") == 1

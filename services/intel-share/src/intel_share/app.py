@@ -30,7 +30,9 @@ async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
     settings = runtime.settings
     assert isinstance(settings, IntelShareSettings)
     async with httpx.AsyncClient(timeout=settings.federation_timeout) as http:
-        federation = Federation(db=runtime.db, settings=settings, http=http)
+        federation = Federation(
+            db=runtime.db, settings=settings, http=http, codes=runtime.extras[CODE_LISTS]
+        )
         runtime.extras[FEDERATION] = federation
         async with scheduled(federation):
             yield

@@ -30,6 +30,7 @@ from intel_share.records import service as records
 from intel_share.records.models import IntelRecord
 from intel_share.records.schemas import RecordContent, RecordOut
 from intel_share.sharing_groups.models import SharingGroupMember
+from pangolin_core.contracts.cites_codes import CodeLists
 from pangolin_core.contracts.intel import DistributionLevel
 
 Outcome = Literal["stored", "ignored", "refused"]
@@ -94,9 +95,16 @@ async def _group_admits(session: AsyncSession, group_id: str | None, country: st
 
 
 async def receive(
-    *, session: AsyncSession, record: RecordOut, sender: Sender, home_country: str
+    *,
+    session: AsyncSession,
+    record: RecordOut,
+    sender: Sender,
+    home_country: str,
+    codes: CodeLists,
 ) -> Received:
-    """Store `record` (one version) by the rules above, in the caller's unit of work."""
+    """Store `record` (one version) by the rules above, in the caller's unit of work. Its
+    content and grading are checked as a record created here is (CITES code lists, grades of
+    its scheme): a partner's data is not trusted more than a local client's."""
     refused = refusal(record, sender, home_country)
     if refused is not None:
         return Received(record.id, record.version, "refused", refused)
@@ -110,6 +118,13 @@ async def receive(
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         return Received(record.id, record.version, "refused", f"{where}: {first['msg']}")
+    grade = record.grading
+    errors = records.content_errors(content, codes) + grading.grading_errors(
+        grade.scheme, grade.source, grade.information, record.handling_code
+    )
+    if errors:
+        where, message = errors[0]
+        return Received(record.id, record.version, "refused", f"{where}: {message}")
     held = await session.get(IntelRecord, record.id, with_for_update=True)
     origin = record.originator
     if held is not None:
@@ -145,10 +160,7 @@ async def receive(
     row.grading_scheme = record.grading.scheme
     row.grading_source = record.grading.source
     row.grading_information = record.grading.information
-    try:
-        row.confidence = grading.confidence(row.grading_scheme, row.grading_information)
-    except KeyError:
-        return Received(record.id, record.version, "refused", "unknown grading")
+    row.confidence = grading.confidence(row.grading_scheme, row.grading_information)
     row.handling_code = record.handling_code
     row.tlp = record.tlp
     row.distribution = level

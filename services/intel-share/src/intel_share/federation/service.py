@@ -38,6 +38,7 @@ from intel_share.stix.mapping import StixMappingError, from_stix, record_propert
 from intel_share.taxii import repository
 from intel_share.taxii.repository import ObjectFilters, StoredObject
 from intel_share.taxii.service import COMMUNITY_ID
+from pangolin_core.contracts.cites_codes import CodeLists
 from pangolin_core.contracts.roles import Role
 from pangolin_core.db import Database
 from pangolin_core.service import background_task
@@ -108,9 +109,11 @@ class Federation:
         db: Database,
         settings: IntelShareSettings,
         http: httpx.AsyncClient,
+        codes: CodeLists,
         authenticators: Mapping[str, Authenticator] | None = None,
     ) -> None:
         self.db = db
+        self.codes = codes
         self.home = settings.country
         self.settings = settings
         self.partners: dict[str, TaxiiPartnerClient] = {}
@@ -154,7 +157,11 @@ class Federation:
                 for record in records:
                     received.append(
                         await receive(
-                            session=session, record=record, sender=sender, home_country=self.home
+                            session=session,
+                            record=record,
+                            sender=sender,
+                            home_country=self.home,
+                            codes=self.codes,
                         )
                     )
                 if pulled.last_added:
@@ -179,10 +186,17 @@ class Federation:
             async with self.db.session() as session:
                 held = await _cursor(session, country, "push", collection_id)
                 rows = await self._unsent(session, viewer, distribution, held)
-                for batch in self._batches(rows):
-                    status = await client.push(collection_id, batch)
-                    sent += len(batch)
-                    failures += status.get("failures", [])
+                try:
+                    for batch in self._batches(rows):
+                        status = await client.push(collection_id, batch)
+                        sent += len(batch)
+                        failures += status.get("failures", [])
+                except PartnerUnavailable as exc:
+                    if collection_id == COMMUNITY_ID:
+                        raise
+                    # A group the partner does not hold (yet): tried again next round.
+                    log.warning("federation_push_group_skipped", partner=country, error=str(exc))
+                    continue
                 if rows:
                     key = (country, "push", collection_id)
                     _advance(session, held, key, _utc(rows[-1].date_added))

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from intel_share.dependencies import CodeListsDep
 from intel_share.settings import IntelShareSettings
 from intel_share.taxii import service
 from intel_share.taxii.repository import ObjectFilters
@@ -216,7 +217,7 @@ async def get_objects(
     response_class=TaxiiResponse,
 )
 async def add_objects(
-    collection_id: str, request: Request, session: SessionDep, caller: Writer
+    collection_id: str, request: Request, session: SessionDep, caller: Writer, codes: CodeListsDep
 ) -> TaxiiResponse:
     content_type = request.headers.get("content-type", "").lower().replace(" ", "")
     if not (
@@ -238,6 +239,7 @@ async def add_objects(
         collection_id=collection_id,
         objects=envelope.objects,
         home_country=settings.country,
+        codes=codes,
     )
     return _taxii(status, status_code=202)
 

@@ -32,6 +32,7 @@ from intel_share.taxii.schemas import (
     StatusDetail,
     taxii_timestamp,
 )
+from pangolin_core.contracts.cites_codes import CodeLists
 from pangolin_core.errors import BadRequest, NotFound
 from pangolin_core.identity import Caller
 from pangolin_core.pagination import decode_cursor, encode_cursor
@@ -254,6 +255,7 @@ async def add_objects(
     collection_id: str,
     objects: list[dict[str, Any]],
     home_country: str,
+    codes: CodeLists,
 ) -> Status:
     """Add the Pangolin records among `objects` (TAXII 5.5); answers a complete status.
 
@@ -299,7 +301,11 @@ async def add_objects(
             continue
         for record in records:
             received = await receive(
-                session=session, record=record, sender=sender, home_country=home_country
+                session=session,
+                record=record,
+                sender=sender,
+                home_country=home_country,
+                codes=codes,
             )
             for obj in objs:
                 outcome[obj["id"]] = received
