@@ -299,3 +299,37 @@ async def test_sightings_are_served_and_reads_are_audited(served: ServedIntel) -
             )
         ).all()
     assert [(client, query["taxii"]) for client, query in rows] == [("partner-vn", "objects")]
+
+
+async def test_match_version_and_spec_version_versions_and_manifest(served: ServedIntel) -> None:
+    intel = served.intel
+    created = await intel.create(KE_CUSTOMS, alert())
+    path = f"/v1/intel/records/{created['id']}"
+    assert (await intel.patch(KE_CUSTOMS, path, {"handling_code": "2"})).status_code == 200
+    report = f"report--{created['id']}"
+    base = f"/taxii2/api/collections/{COMMUNITY_ID}"
+
+    async def modified(**params: str) -> list[str]:
+        response = await intel.get(VN_PARTNER, f"{base}/objects/{report}/", **params)
+        if response.status_code == 404:
+            return []
+        return [o["modified"] for o in response.json()["objects"]]
+
+    versions = (await intel.get(VN_PARTNER, f"{base}/objects/{report}/versions/")).json()
+    first, last = versions["versions"]
+    assert versions["more"] is False
+    assert len(await modified()) == 1
+    assert await modified(**{"match[version]": "last"}) == await modified()
+    assert await modified(**{"match[version]": "first"}) != await modified()
+    assert len(await modified(**{"match[version]": "all"})) == 2
+    assert len(await modified(**{"match[version]": "first,last"})) == 2
+    assert len(await modified(**{"match[version]": first})) == 1
+    assert await modified(**{"match[spec_version]": "2.0"}) == []
+    assert len(await modified(**{"match[spec_version]": "2.1"})) == 1
+    manifest = (
+        await intel.get(
+            VN_PARTNER, f"{base}/manifest/", **{"match[id]": report, "match[version]": "all"}
+        )
+    ).json()["objects"]
+    assert [m["version"] for m in manifest] == [first, last]
+    assert {m["media_type"] for m in manifest} == {"application/stix+json;version=2.1"}
