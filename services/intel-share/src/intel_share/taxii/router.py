@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from intel_share.dependencies import CodeListsDep
 from intel_share.settings import IntelShareSettings
@@ -75,10 +76,13 @@ def _base(request: Request) -> str:
 
 
 def _taxii(
-    body: Any, *, status_code: int = 200, headers: dict[str, str] | None = None
+    body: BaseModel | dict[str, Any],
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> TaxiiResponse:
     content = (
-        body.model_dump(mode="json", exclude_none=True) if hasattr(body, "model_dump") else body
+        body.model_dump(mode="json", exclude_none=True) if isinstance(body, BaseModel) else body
     )
     return TaxiiResponse(content, status_code=status_code, headers=headers)
 
@@ -185,14 +189,13 @@ def _raw_envelope(page: service.Page) -> Response:
     return Response(content.encode(), media_type=TAXII_MEDIA_TYPE, headers=_page_headers(page))
 
 
-def _envelope(
-    page: service.Page, objects: list[dict[str, Any]], key: str = "objects"
-) -> dict[str, Any]:
+def _envelope(page: service.Page, items: list[Any], key: str) -> dict[str, Any]:
+    """A manifest or versions envelope (`more`, `next`, and `key` when there are items)."""
     body: dict[str, Any] = {"more": page.more}
     if page.next:
         body["next"] = page.next
-    if objects:
-        body[key] = objects
+    if items:
+        body[key] = items
     return body
 
 
@@ -294,7 +297,7 @@ async def get_versions(
     if not page.rows and not params.next:
         raise service.ObjectNotFound(f"No object {object_id} in this collection for you.")
     versions = [service.manifest_of(r).version for r in page.rows]
-    return _taxii(_envelope(page, versions, key="versions"), headers=_page_headers(page))  # type: ignore[arg-type]
+    return _taxii(_envelope(page, versions, "versions"), headers=_page_headers(page))
 
 
 @router.get(f"{API_ROOT}/collections/{{collection_id}}/manifest/", response_class=TaxiiResponse)
@@ -310,4 +313,4 @@ async def get_manifest(
         action="manifest",
     )
     manifest = [service.manifest_of(r).model_dump() for r in page.rows]
-    return _taxii(_envelope(page, manifest), headers=_page_headers(page))
+    return _taxii(_envelope(page, manifest, "objects"), headers=_page_headers(page))
