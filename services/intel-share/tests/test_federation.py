@@ -6,6 +6,7 @@ partner; an older version does not overwrite a newer one."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from taxii_support import ServedIntel, served_intel
 from intel_share.federation.service import Federation, scheduled
 from intel_share.records.schemas import RecordOut
 from intel_share.settings import IntelShareSettings, TaxiiPartner
+from intel_share.sharing_groups.models import SharingGroup, SharingGroupMember
 from intel_share.stix.mapping import to_stix
 from intel_share.stix.markings import common_objects
 from intel_share.taxii.service import COMMUNITY_ID
@@ -190,3 +192,50 @@ async def test_the_scheduled_exchange_pulls_and_pushes(pair: Any) -> None:
 
     async with scheduled(vn_fed):
         assert await eventually(exchanged, timeout=20)
+
+
+async def test_a_sharing_group_record_stays_in_a_group_the_partner_holds(pair: Any) -> None:
+    ke, vn, _, vn_fed = pair
+    members = [{"country": "KE"}, {"country": "VN"}]
+    held = await ke.intel.post(
+        KE_CUSTOMS, "/v1/intel/sharing-groups", {"name": "KE-VN", "members": members}
+    )
+    not_held = await ke.intel.post(
+        KE_CUSTOMS, "/v1/intel/sharing-groups", {"name": "KE-VN ad hoc", "members": members}
+    )
+    assert held.status_code == not_held.status_code == 201, held.text
+    group_id = held.json()["id"]
+    # Viet Nam holds the first group under the same id (groups agreed between countries).
+    async with vn.intel.db.session() as session:
+        session.add(
+            SharingGroup(
+                id=group_id,
+                name="KE-VN",
+                created_by="agreement",
+                created_at=datetime.now(UTC),
+                owner_country="KE",
+                owner_agency="customs",
+            )
+        )
+        await session.flush()
+        session.add_all(SharingGroupMember(group_id=group_id, country=c) for c in ("KE", "VN"))
+    in_group = await ke.intel.create(
+        KE_CUSTOMS,
+        alert(distribution={"level": "sharing_group", "sharing_group_id": group_id}),
+    )
+    in_other = await ke.intel.create(
+        KE_CUSTOMS,
+        alert(distribution={"level": "sharing_group", "sharing_group_id": not_held.json()["id"]}),
+    )
+
+    report = await vn_fed.pull_from("KE")
+    assert report.outcomes() == {in_group["id"]: "stored", in_other["id"]: "stored"}
+    kept = (await vn.intel.get(VN_CUSTOMS, f"/v1/intel/records/{in_group['id']}")).json()
+    assert kept["distribution"] == {
+        "level": "sharing_group",
+        "sharing_group_id": group_id,
+        "country": None,
+    }
+    downgraded = (await vn.intel.get(VN_CUSTOMS, f"/v1/intel/records/{in_other['id']}")).json()
+    assert downgraded["distribution"]["level"] == "country"
+    assert downgraded["distribution"]["country"] == "VN"
