@@ -333,3 +333,34 @@ async def test_match_version_and_spec_version_versions_and_manifest(served: Serv
     ).json()["objects"]
     assert [m["version"] for m in manifest] == [first, last]
     assert {m["media_type"] for m in manifest} == {"application/stix+json;version=2.1"}
+
+
+async def test_a_network_is_a_threat_actor_its_members_point_to(served: ServedIntel) -> None:
+    intel = served.intel
+    network = await intel.create(
+        KE_CUSTOMS,
+        {
+            "type": "entity",
+            "title": "Lagos-Hanoi scales network",
+            "tlp": "green",
+            "distribution": {"level": "community"},
+            "entity": {"kind": "network", "name": "Lagos-Hanoi scales network"},
+        },
+    )
+    member = await intel.create(
+        KE_CUSTOMS,
+        person(relationships=[{"kind": "part_of_network", "target_id": network["id"]}]),
+    )
+    response = await intel.get(
+        VN_PARTNER,
+        f"/taxii2/api/collections/{COMMUNITY_ID}/objects/",
+        **{"match[type]": "threat-actor,identity,relationship"},
+    )
+    objects = {o["id"]: o for o in response.json()["objects"]}
+    actor = objects[f"threat-actor--{network['id']}"]
+    assert actor["threat_actor_types"] == ["criminal"]
+    relationship = next(o for o in objects.values() if o["type"] == "relationship")
+    assert relationship["relationship_type"] == "part-of-network"
+    assert relationship["source_ref"] == f"identity--{member['id']}"
+    assert relationship["target_ref"] == actor["id"]
+    assert objects[f"identity--{member['id']}"]["identity_class"] == "individual"
