@@ -3,10 +3,15 @@ validator."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
+from jsonschema import Draft202012Validator
 from taxii_support import T0, new_id, next_version, person_in_network, record
 
 from intel_share.sightings.models import Sighting
+from intel_share.stix import markings
 from intel_share.stix.mapping import (
     StixMappingError,
     bundle,
@@ -121,3 +126,15 @@ def test_malformed_stix_is_refused_with_a_reason() -> None:
         from_stix(objs)
     with pytest.raises(StixMappingError):
         from_stix([{"type": "report", "id": "report--nope", "spec_version": "2.1"}])
+
+
+def test_seizure_objects_follow_the_shipped_json_schema() -> None:
+    schema_file = Path(markings.__file__).with_name("x-pangolin-seizure.schema.json")
+    schema = json.loads(schema_file.read_text())
+    assert schema["$id"] == markings.SEIZURE_SCHEMA
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    Draft202012Validator.check_schema(schema)
+    seizure = next(o for o in to_stix(record("seizure")).own if o["type"] == SEIZURE_TYPE)
+    assert [e.message for e in validator.iter_errors(seizure)] == []
+    broken = seizure | {"seized_on": "yesterday", "origin_countries": ["Kenya"]}
+    assert len(list(validator.iter_errors(broken))) == 2

@@ -34,6 +34,7 @@ PANGOLIN_EXTENSION_ID = "extension-definition--a4c9e1d2-3b7f-4e58-9c06-7d2f1b8e5
 SEIZURE_TYPE = "x-pangolin-seizure"
 EXTENSION_VERSION = "1.0.0"
 SCHEMA_BASE = "https://pangolin.example/stix/extensions"
+# Its JSON schema ships beside this module (`x-pangolin-seizure.schema.json`, `$id` = this).
 SEIZURE_SCHEMA = f"{SCHEMA_BASE}/x-pangolin-seizure/1.0.0/schema.json"
 RECORD_PROPERTIES_SCHEMA = f"{SCHEMA_BASE}/pangolin-record/1.0.0/schema.json"
 _PANGOLIN_CREATED = "2026-12-01T00:00:00.000Z"
