@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from taxii_support import ServedIntel, served_intel
+from taxii_support import SEIZURE, ServedIntel, served_intel
 
 from intel_share.federation.service import Federation, scheduled
-from intel_share.records.schemas import RecordOut
+from intel_share.records.schemas import RecordOut, SeizureDetails
 from intel_share.settings import IntelShareSettings, TaxiiPartner
 from intel_share.sharing_groups.models import SharingGroup, SharingGroupMember
 from intel_share.stix.mapping import to_stix
@@ -239,3 +239,41 @@ async def test_a_sharing_group_record_stays_in_a_group_the_partner_holds(pair: A
     downgraded = (await vn.intel.get(VN_CUSTOMS, f"/v1/intel/records/{in_other['id']}")).json()
     assert downgraded["distribution"]["level"] == "country"
     assert downgraded["distribution"]["country"] == "VN"
+
+
+async def test_a_revoked_record_changes_no_more_and_keeps_its_type(pair: Any) -> None:
+    ke, vn, _, vn_fed = pair
+    created = await ke.intel.create(KE_CUSTOMS, alert())
+    path = f"/v1/intel/records/{created['id']}"
+    assert (await ke.intel.post(KE_CUSTOMS, f"{path}/revoke", {})).status_code == 200
+    await vn_fed.pull_from("KE")
+    revoked = RecordOut.model_validate(
+        (await vn.intel.get(VN_CUSTOMS, path, include_revoked="true")).json()
+    )
+    assert revoked.revoked and revoked.version == 2
+    # Kenya's partner client claims a version 3 that is not revoked: refused.
+    revived = revoked.model_copy(
+        update={
+            "version": 3,
+            "revoked": False,
+            "distribution": revoked.distribution.model_copy(update={"level": "community"}),
+        }
+    )
+    as_seizure = record_of_type(revived.model_copy(update={"version": 4}))
+    for candidate, reason in ((revived, "changes no more"), (as_seizure, "held here as alert")):
+        mapped = to_stix(candidate)
+        status = await vn.intel.client.post(
+            f"/taxii2/api/collections/{COMMUNITY_ID}/objects/",
+            json={"objects": mapped.own},
+            headers={**KE_PARTNER.headers, "Content-Type": "application/taxii+json;version=2.1"},
+        )
+        assert status.status_code == 202, status.text
+        assert reason in str(status.json()["failures"])
+    there = (await vn.intel.get(VN_CUSTOMS, path, include_revoked="true")).json()
+    assert (there["version"], there["revoked"]) == (2, True)
+
+
+def record_of_type(alert_record: RecordOut) -> RecordOut:
+    """The same id, claimed as a seizure."""
+    seizure = SeizureDetails.model_validate(SEIZURE)
+    return alert_record.model_copy(update={"type": "seizure", "alert": None, "seizure": seizure})

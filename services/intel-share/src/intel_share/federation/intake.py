@@ -6,12 +6,16 @@ from a partner. The rules (pure where they can be):
   own country only; a local client (`intel:write`) for its own organisation's records only.
 - A record keeps its originator; one held here already keeps it too (another originator
   under the same id is refused).
-- A newer version wins; the same or an older one is ignored (not an error).
+- A newer version wins; the same or an older one is ignored (not an error). A record held
+  revoked changes no more; one held under another type is refused.
+- Content and grading are checked like a record created here (CITES code lists, grades of
+  the scheme); a local record's sharing group must exist here.
 - Distribution is downgraded on arrival when the record comes from another country: a
   `community` record is shared within this country only (`country`, `distribution_country`
   = this country), so it is never re-shared to other partners; a `sharing_group` record stays
   in its group when the group (same id) exists here and this country or agency is a member,
-  else it is downgraded the same way.
+  else it is downgraded the same way. (Only "this country" is checked, not an agency: the
+  group names who may read it here, the access rule applies it.)
 - Revocations propagate as the revoked version, like any other.
 """
 
@@ -29,7 +33,7 @@ from intel_share.records import grading
 from intel_share.records import service as records
 from intel_share.records.models import IntelRecord
 from intel_share.records.schemas import RecordContent, RecordOut
-from intel_share.sharing_groups.models import SharingGroupMember
+from intel_share.sharing_groups.models import SharingGroup, SharingGroupMember
 from pangolin_core.contracts.cites_codes import CodeLists
 from pangolin_core.contracts.intel import DistributionLevel
 
@@ -79,7 +83,7 @@ def arrival_distribution(
     """(level, sharing_group_id, distribution_country) of a record stored here."""
     dist = record.distribution
     if record.originator.country == home_country:
-        return dist.level, dist.sharing_group_id, dist.country
+        return dist.level, dist.sharing_group_id, None
     if dist.level == "sharing_group" and group_admits_home:
         return "sharing_group", dist.sharing_group_id, None
     return "country", None, home_country
@@ -132,10 +136,21 @@ async def receive(
             return Received(
                 record.id, record.version, "refused", "held here with another originator"
             )
+        if held.type != record.type:
+            return Received(record.id, record.version, "refused", f"held here as {held.type}")
         if held.version >= record.version:
             return Received(
                 record.id, record.version, "ignored", f"version {held.version} is held already"
             )
+        if held.revoked:
+            return Received(record.id, record.version, "refused", "revoked: it changes no more")
+    group = record.distribution.sharing_group_id
+    if (
+        origin.country == home_country
+        and group is not None
+        and await session.get(SharingGroup, group) is None
+    ):
+        return Received(record.id, record.version, "refused", f"no sharing group {group} here")
     level, group_id, within = arrival_distribution(
         record,
         home_country,
