@@ -1,6 +1,6 @@
 """intel-share's TAXII server behind the real gateway: a partner country's instance gets an
-OAuth token for its `partner` client (client credentials, `intel:federate`) and pulls through
-the gateway; the real taxii2-client discovers the API root at the gateway's URL."""
+OAuth token for its `partner` client (client credentials, `intel:federate`), pulls and pushes
+through the gateway; the real taxii2-client discovers the API root at the gateway's URL."""
 
 from __future__ import annotations
 
@@ -19,8 +19,10 @@ from gateway.clients.schemas import NewClient
 from gateway.clients.service import IssuedCredentials, create_client
 from gateway.settings import GatewaySettings
 from intel_share.federation.service import Federation
+from intel_share.records.schemas import RecordOut
 from intel_share.settings import IntelShareSettings, TaxiiPartner
-from intel_support import KE_CUSTOMS, VN_CUSTOMS, seizure
+from intel_share.stix.mapping import to_stix
+from intel_support import KE_CUSTOMS, VN_CUSTOMS, alert, seizure
 from pangolin_core import migrations
 from pangolin_core.contracts.cites_codes import read_code_lists
 from pangolin_core.contracts.roles import Role
@@ -67,6 +69,8 @@ async def test_a_partner_pulls_through_the_gateway_with_client_credentials(
                     spec=NewClient(name="vn-intel-share", country="VN", roles=[Role.PARTNER]),
                 )
             shared = await ke.intel.create(KE_CUSTOMS, seizure())
+            vn_created = await vn.intel.create(VN_CUSTOMS, alert(title="Seen in Hai Phong"))
+            vn_record = RecordOut.model_validate(vn_created)
 
             async with httpx.AsyncClient(timeout=10) as http:
                 partner = TaxiiPartner(
@@ -82,9 +86,14 @@ async def test_a_partner_pulls_through_the_gateway_with_client_credentials(
                 )
                 report = await federation.pull_from("KE")
                 assert report.outcomes() == {shared["id"]: "stored"}
+                pushed = await federation.push_to("KE")
+                assert (pushed.sent, pushed.failures) == (len(to_stix(vn_record).own), [])
                 token = await federation.partners["KE"].authenticate()
             arrived = await vn.intel.get(VN_CUSTOMS, f"/v1/intel/records/{shared['id']}")
             assert arrived.json()["originator"] == {"agency": "customs", "country": "KE"}
+            at_ke = await ke.intel.get(KE_CUSTOMS, f"/v1/intel/records/{vn_created['id']}")
+            assert at_ke.json()["originator"] == {"agency": "customs", "country": "VN"}
+            assert at_ke.json()["distribution"]["country"] == "KE"
 
             def discover() -> tuple[str, list[str]]:
                 bearer = token["Authorization"].removeprefix("Bearer ")
