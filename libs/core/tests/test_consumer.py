@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import nats
+import nats.errors
 import pytest
 import structlog
 from nats.aio.client import Client as NATS
@@ -13,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backbone_support import bump, count_of
 from pangolin_core.contracts.envelope import CloudEvent
 from pangolin_core.db import Database
+from pangolin_core.messaging.connection import ensure_streams
 from pangolin_core.messaging.consumer import ConsumerSpec, EventConsumer, EventHandler, PoisonEvent
 from pangolin_core.telemetry import Telemetry
 from pangolin_core.testing import eventually
@@ -253,3 +256,34 @@ async def test_two_replicas_split_the_work(db: Database, nc: NATS, telemetry: Te
     assert sorted(seen["a"] + seen["b"]) == permits
     for permit in permits:
         assert await count_of(db, permit) == 1
+
+
+async def test_a_stopped_consumer_lets_the_connection_drain(
+    nats_url: str, db: Database, telemetry: Telemetry
+) -> None:
+    """A cancelled pull fetch leaves its inbox subscription behind; without `stop()` a drain
+    waits on it until its timeout (a service took 30 s to shut down)."""
+    errors: list[Exception] = []
+
+    async def on_error(exc: Exception) -> None:
+        errors.append(exc)
+
+    client = await nats.connect(nats_url, name="drain-test", drain_timeout=3, error_cb=on_error)
+    await ensure_streams(client.jetstream())
+    spec = ConsumerSpec("test-drain", "PERMITS", (SUBJECT,), tally_handler, batch=1)
+    consumer = EventConsumer(spec, db, client.jetstream(), telemetry)
+    task = await run(consumer)
+    await publish(client, endorsed("KE/2026/E/000777"))
+
+    async def all_acked() -> bool:
+        return await pending_acks(client, spec.durable) == 0
+
+    await eventually(all_acked)
+    # The hang needs a fetch that expired (1 s) with nothing to fetch: wait for that state,
+    # this sleep creates the condition under test, it does not wait out a race.
+    await asyncio.sleep(2.5)
+    await stop(task)
+    await consumer.stop()
+    await client.drain()  # reports DrainTimeoutError after 3 s when a subscription is left
+    assert client.is_closed
+    assert not [e for e in errors if isinstance(e, nats.errors.DrainTimeoutError)]

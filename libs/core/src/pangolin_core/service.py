@@ -141,6 +141,7 @@ async def _runtime(
     nc: NATS | None = None
     tasks: list[asyncio.Task[None]] = []
     rpc_server: RpcServer | None = None
+    consumers: list[EventConsumer] = []
     try:
         nc = await connect_nats(
             settings.nats_url,
@@ -173,6 +174,7 @@ async def _runtime(
         tasks.append(asyncio.create_task(relay.run(), name=f"{definition.name}-outbox"))
         for spec in definition.consumers(runtime):
             consumer = EventConsumer(spec, db, js, telemetry)
+            consumers.append(consumer)
             await consumer.start()
             runtime.consumers.append(consumer)
             tasks.append(asyncio.create_task(consumer.run(), name=spec.durable))
@@ -191,6 +193,8 @@ async def _runtime(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for consumer in consumers:
+            await consumer.stop()
         if nc is not None and not nc.is_closed:
             with contextlib.suppress(Exception):
                 await nc.drain()

@@ -10,6 +10,7 @@ the same durable consumer, so JetStream splits the work between them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -93,6 +94,14 @@ class EventConsumer:
         )
         await self.js.add_consumer(spec.stream, config)
         self._sub = await self.js.pull_subscribe_bind(durable=spec.durable, stream=spec.stream)
+
+    async def stop(self) -> None:
+        """Unsubscribe, after `run` was cancelled. A pull `fetch` cancelled mid-way leaves its
+        inbox subscription behind, and `drain()` then waits on it until its timeout (30 s)."""
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+            self._sub = None
 
     async def run(self) -> None:
         """Fetch and process until cancelled (an event cut off mid-way is redelivered)."""
