@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from taxii_support import SEIZURE, ServedIntel, served_intel
 
 from intel_share.federation.service import Federation, scheduled
@@ -20,6 +21,7 @@ from intel_share.settings import IntelShareSettings, TaxiiPartner
 from intel_share.sharing_groups.models import SharingGroup, SharingGroupMember
 from intel_share.stix.mapping import to_stix
 from intel_share.stix.markings import common_objects
+from intel_share.taxii.models import TaxiiObject
 from intel_share.taxii.service import COMMUNITY_ID
 from intel_support import KE_CUSTOMS, TH_CUSTOMS, VN_CUSTOMS, IntelCaller, alert, person, seizure
 from pangolin_core.contracts.cites_codes import read_code_lists
@@ -118,8 +120,10 @@ async def test_shared_records_arrive_with_their_originator_and_downgraded(pair: 
     assert community.json().get("objects") is None
     listed = await vn.intel.get(TH_CUSTOMS, "/v1/intel/records")
     assert listed.json()["total"] == 0
-    # A second pull takes nothing new.
-    assert (await vn_fed.pull_from("KE")).received == []
+    # A second pull (it starts a while before the first one ended) stores nothing new.
+    again = await vn_fed.pull_from("KE")
+    assert {r.outcome for r in again.received} <= {"ignored"}
+    assert await vn.intel.count("intel_record_version") == 2
 
 
 async def test_a_revocation_and_newer_versions_reach_the_partner(pair: Any) -> None:
@@ -176,7 +180,10 @@ async def test_push_sends_only_what_the_partner_may_read(pair: Any) -> None:
     assert pushed.sent > 0
     records = (await vn.intel.get(VN_CUSTOMS, "/v1/intel/records")).json()["records"]
     assert [(r["id"], r["originator"]["country"]) for r in records] == [(shared["id"], "KE")]
-    assert (await ke_fed.push_to("VN")).sent == 0
+    again = await ke_fed.push_to("VN")
+    assert again.failures == []
+    assert len((await vn.intel.get(VN_CUSTOMS, "/v1/intel/records")).json()["records"]) == 1
+    assert await vn.intel.count("intel_record_version") == 1
 
 
 async def test_the_scheduled_exchange_pulls_and_pushes(pair: Any) -> None:
@@ -277,3 +284,25 @@ def record_of_type(alert_record: RecordOut) -> RecordOut:
     """The same id, claimed as a seizure."""
     seizure = SeizureDetails.model_validate(SEIZURE)
     return alert_record.model_copy(update={"type": "seizure", "alert": None, "seizure": seizure})
+
+
+@pytest.mark.parametrize(("overlap", "pulled"), [(60.0, True), (0.0, False)])
+async def test_an_object_committed_late_with_an_earlier_stamp_is_still_pulled(
+    pair: Any, overlap: float, pulled: bool
+) -> None:
+    ke, _, _, vn_fed = pair
+    vn_fed.settings = vn_fed.settings.model_copy(update={"federation_overlap": overlap})
+    await ke.intel.create(KE_CUSTOMS, alert(title="First"))
+    await vn_fed.pull_from("KE")
+    late = await ke.intel.create(KE_CUSTOMS, alert(title="Committed late"))
+    # Its transaction stamped its objects before the first pull read, then committed after
+    # (without the overlap, the next pull would start past it).
+    async with ke.intel.db.session() as session:
+        first_stamp = sa.select(sa.func.min(TaxiiObject.date_added)).scalar_subquery()
+        await session.exec(
+            sa.update(TaxiiObject)
+            .where(TaxiiObject.record_id == late["id"])
+            .values(date_added=first_stamp)
+        )
+    report = await vn_fed.pull_from("KE")
+    assert (late["id"] in report.outcomes()) is pulled

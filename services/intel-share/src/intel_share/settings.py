@@ -45,6 +45,9 @@ class IntelShareSettings(ServiceSettings):
     partners: dict[str, TaxiiPartner] = Field(default_factory=dict)
     federation_interval: float = Field(300.0, ge=0, description="0: no scheduled exchange")
     federation_timeout: float = Field(10.0, gt=0, le=120)
+    # Each exchange starts this long before where the last one ended (objects are stamped
+    # before their transaction commits); what comes twice is ignored on arrival.
+    federation_overlap: float = Field(60.0, ge=0, le=3600)
 
     @field_validator("partners")
     @classmethod

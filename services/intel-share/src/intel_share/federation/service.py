@@ -1,7 +1,8 @@
 """The exchange with partner countries over TAXII 2.1: a scheduled pull (their collections
 this instance may read) and push (this country's records each partner may read).
 
-- Pull: every collection the partner offers, the objects added since the last pull; each
+- Pull: every collection the partner offers, the objects added since the last pull (less
+  `federation_overlap` seconds: see `Federation._since`); each
   record is stored by `federation.intake` (originator kept, distribution downgraded, newer
   version wins, revocations propagate). The position advances only with a committed pull.
 - Push: the objects of this country's own records that the partner may read by the access
@@ -16,7 +17,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -144,7 +145,7 @@ class Federation:
             collection_id = str(collection["id"])
             async with self.db.session() as session:
                 held = await _cursor(session, country, "pull", collection_id)
-                after = _utc(held.added_after) if held else None
+                after = self._since(held)
                 pulled = await client.pull(
                     collection_id,
                     added_after=after.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if after else None,
@@ -217,7 +218,7 @@ class Federation:
         after: tuple[datetime, int] | None = None
         while True:
             filters = ObjectFilters(
-                added_after=_utc(held.added_after) if held else None,
+                added_after=self._since(held),
                 versions=("all",),
                 after=after,
             )
@@ -230,6 +231,15 @@ class Federation:
             last = got[-1]
             assert last.id is not None
             after = (_utc(last.date_added), last.id)
+
+    def _since(self, held: FederationCursor | None) -> datetime | None:
+        """Where the next exchange starts: a while before the last object taken, because an
+        object's `date_added` is set before its transaction commits, so a slower transaction
+        can commit an earlier `date_added` after a page was read. What is taken twice is
+        ignored on arrival (version held already)."""
+        if held is None:
+            return None
+        return _utc(held.added_after) - timedelta(seconds=self.settings.federation_overlap)
 
     def _batches(self, rows: list[StoredObject]) -> list[list[dict[str, Any]]]:
         """The objects of records this country originated (shared objects are not sent:
