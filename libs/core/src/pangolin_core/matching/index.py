@@ -18,14 +18,21 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
-from rigour.names import NamePartTag
+from rigour.names import NamePart, NamePartTag
 
 from pangolin_core.contracts.intel import EntityKind, EntityMatch, MatchQuery, MatchResult
-from pangolin_core.matching.names import AnalysedName, analyze, best_name_match
+from pangolin_core.matching.names import (
+    AnalysedName,
+    analyze,
+    best_name_match,
+    load_taggers,
+    parts_of,
+)
 from pangolin_core.matching.scoring import (
     BIRTH_DATE_SAME,
     COUNTRY_AGREES,
@@ -44,6 +51,10 @@ _PHONETIC_WEIGHT = 0.5
 _IDENTIFIER_WEIGHT = 4.0
 _FUZZY_CUTOFF = 80.0
 _FUZZY_NEIGHBOURS = 3
+_FUZZY_MIN_LENGTH = 4
+# A key held by more than this share of the entities is left out of the ranking when the
+# query has rarer ones.
+_COMMON_SHARE = 0.05
 # Rebuild the postings once this share of the slots holds removed entities.
 _COMPACT_RATIO = 0.5
 
@@ -69,14 +80,13 @@ class IndexedEntity:
 @dataclass(frozen=True, slots=True)
 class _Entry:
     entity: IndexedEntity
-    names: tuple[AnalysedName, ...]
     identifiers: dict[str, str]
 
 
-def _name_keys(names: Iterable[AnalysedName]) -> Iterator[tuple[str, float]]:
-    """(key, weight) pairs of some analysed names; org forms ("Ltd") make no key."""
-    for analysed in names:
-        parts = [p for p in analysed.name.parts if p.tag != NamePartTag.LEGAL]
+def _name_keys(names: Iterable[Sequence[NamePart]]) -> Iterator[tuple[str, float]]:
+    """(key, weight) pairs of the parts of some names; org forms ("Ltd") make no key."""
+    for name_parts in names:
+        parts = [p for p in name_parts if p.tag != NamePartTag.LEGAL]
         for part in parts:
             yield "w:" + part.comparable, 1.0
             if part.metaphone and len(part.metaphone) > 1:
@@ -88,10 +98,19 @@ def _name_keys(names: Iterable[AnalysedName]) -> Iterator[tuple[str, float]]:
 class EntityIndex:
     """People and companies by name, with incremental updates per record."""
 
-    def __init__(self, entities: Iterable[IndexedEntity] = (), *, candidates: int = 40) -> None:
+    def __init__(
+        self,
+        entities: Iterable[IndexedEntity] = (),
+        *,
+        candidates: int = 40,
+        analysed_cache: int = 20_000,
+    ) -> None:
         """`candidates`: how many visible entities of the blocking stage are scored precisely
-        per query (at least `limit`)."""
+        per query (at least `limit`). The full analysis of a name (rigour's symbols) takes
+        ~8 KB: it is made for candidates only and the last `analysed_cache` are kept."""
         self.candidates = candidates
+        load_taggers()
+        self._analysed = lru_cache(maxsize=analysed_cache)(_analyse_entity_names)
         self._entries: list[_Entry | None] = []
         self._alive = bytearray()
         self._by_record: dict[str, list[int]] = {}
@@ -126,7 +145,7 @@ class EntityIndex:
     def match(self, query: MatchQuery, *, visible: Visible) -> MatchResult:
         """The entities `visible(entity.access)` lets through that score at least
         `query.threshold`, best first, at most `query.limit`."""
-        prepared = _PreparedQuery(query)
+        prepared = _PreparedQuery(query, self._analysed)
         matches: list[EntityMatch] = []
         wanted = max(self.candidates, query.limit)
         for entry in self._candidates(prepared, wanted, visible):
@@ -139,20 +158,21 @@ class EntityIndex:
     # --- blocking ---
 
     def _add(self, entity: IndexedEntity) -> None:
-        entry = _Entry(
-            entity, analyze(entity.kind, entity.names), normalise_identifiers(entity.identifiers)
-        )
+        entry = _Entry(entity, normalise_identifiers(entity.identifiers))
         slot = len(self._entries)
         self._entries.append(entry)
         self._alive.append(1)
         self._by_record.setdefault(entity.record_id, []).append(slot)
-        keys = {key for key, _weight in _name_keys(entry.names)}
+        names = parts_of(entity.kind, entity.names)
+        keys = {key for key, _weight in _name_keys(names)}
         keys.update("i:" + value for value in entry.identifiers.values())
+        words = {part.comparable for parts in names for part in parts}
         for key in keys:
             posting = self._postings.get(key)
             if posting is None:
                 posting = self._postings[key] = []
-                if key.startswith("w:"):
+                # Only single words are widened to their neighbours, not joined pairs.
+                if key.startswith("w:") and key[2:] in words:
                     self._words.append(key[2:])
             posting.append(slot)
             self._arrays.pop(key, None)
@@ -175,16 +195,22 @@ class EntityIndex:
 
     def _query_keys(self, prepared: _PreparedQuery) -> dict[str, float]:
         weights: dict[str, float] = {}
-        for key, weight in _name_keys(prepared.all_names()):
-            if key.startswith("w:") and key not in self._postings and self._words:
-                for word, similarity, _n in process.extract(
-                    key[2:],
+        for key, weight in _name_keys(prepared.all_parts()):
+            word = key[2:]
+            if (
+                key.startswith("w:")
+                and key not in self._postings
+                and len(word) >= _FUZZY_MIN_LENGTH
+                and self._words
+            ):
+                for neighbour_word, similarity, _n in process.extract(
+                    word,
                     self._words,
                     scorer=fuzz.ratio,
                     limit=_FUZZY_NEIGHBOURS,
                     score_cutoff=_FUZZY_CUTOFF,
                 ):
-                    neighbour = "w:" + word
+                    neighbour = "w:" + neighbour_word
                     weights[neighbour] = max(weights.get(neighbour, 0.0), similarity / 100)
             weights[key] = max(weights.get(key, 0.0), weight)
         for value in prepared.identifiers.values():
@@ -198,12 +224,17 @@ class EntityIndex:
         if total == 0:
             return []
         alive = len(self)
+        keyed = [
+            (key, weight, array)
+            for key, weight in self._query_keys(prepared).items()
+            if (array := self._array(key)) is not None
+        ]
+        # A key most entities hold ("van", "thi", "trading") costs the most and tells the
+        # least: leave it out when rarer keys are there to rank by.
+        rare = [k for k in keyed if len(k[2]) <= _COMMON_SHARE * alive]
         arrays: list[npt.NDArray[np.intp]] = []
         weights: list[npt.NDArray[np.float64]] = []
-        for key, weight in self._query_keys(prepared).items():
-            array = self._array(key)
-            if array is None:
-                continue
+        for _key, weight, array in rare or keyed:
             idf = math.log(1 + alive / len(array))
             arrays.append(array)
             weights.append(np.full(len(array), weight * idf))
@@ -235,11 +266,19 @@ class EntityIndex:
         return chosen
 
 
+_Analyser = Callable[[str, tuple[str, ...]], tuple[AnalysedName, ...]]
+
+
+def _analyse_entity_names(kind: str, names: tuple[str, ...]) -> tuple[AnalysedName, ...]:
+    return analyze(kind, names)
+
+
 class _PreparedQuery:
     """A query analysed once, per name type it is compared under."""
 
-    def __init__(self, query: MatchQuery) -> None:
+    def __init__(self, query: MatchQuery, analysed: _Analyser) -> None:
         self.query = query
+        self._analysed = analysed
         self.identifiers = normalise_identifiers(query.identifiers)
         self._names: dict[str, tuple[AnalysedName, ...]] = {}
         # The most the other features can add: entities whose name alone cannot reach the
@@ -257,9 +296,9 @@ class _PreparedQuery:
             names = self._names[kind] = analyze(kind, [self.query.name], is_query=True)
         return names
 
-    def all_names(self) -> tuple[AnalysedName, ...]:
+    def all_parts(self) -> list[list[NamePart]]:
         kinds = ("person", "company") if self.query.kind == "any" else (self.query.kind,)
-        return tuple(name for kind in kinds for name in self.names(kind))
+        return [list(n.name.parts) for kind in kinds for n in self.names(kind)]
 
     def score(self, entry: _Entry) -> EntityMatch | None:
         entity = entry.entity
@@ -267,7 +306,8 @@ class _PreparedQuery:
         floor = self.query.threshold - self._bonus
         if identifier is not None and identifier[0] >= floor:
             floor = 0.0
-        name = best_name_match(self.names(entity.kind), entry.names, floor=floor - 1e-9)
+        entity_names = self._analysed(entity.kind, tuple(entity.names))
+        name = best_name_match(self.names(entity.kind), entity_names, floor=floor - 1e-9)
         if name is None and identifier is None:
             return None
         score, features = compose(
