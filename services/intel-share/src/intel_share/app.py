@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from intel_share.matching.router import router as matching_router
+from intel_share.matching.service import entity_index
+from intel_share.matching.source import EntitySource, NoRecordsYet
+from intel_share.rpc import rpc_endpoints
 from intel_share.settings import IntelShareSettings
-from pangolin_core.service import ServiceDefinition, create_service_app
+from pangolin_core.service import ServiceDefinition, ServiceRuntime, create_service_app
 from pangolin_core.telemetry import Telemetry
+
+
+def lifespan_with(
+    source: EntitySource,
+) -> Callable[[ServiceRuntime], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
+        async with entity_index(runtime, source):
+            yield
+
+    return lifespan
+
 
 DEFINITION = ServiceDefinition(
     name="intel-share",
@@ -18,10 +37,21 @@ DEFINITION = ServiceDefinition(
         " countries (STIX 2.1 / TAXII 2.1)."
     ),
     migrations=Path(__file__).parent / "migrations",
+    routers=[matching_router],
+    rpc_endpoints=rpc_endpoints,
+    lifespan=lifespan_with(NoRecordsYet()),
 )
 
 
 def create_app(
-    settings: IntelShareSettings | None = None, *, telemetry: Telemetry | None = None
+    settings: IntelShareSettings | None = None,
+    *,
+    telemetry: Telemetry | None = None,
+    entity_source: EntitySource | None = None,
 ) -> FastAPI:
-    return create_service_app(DEFINITION, settings or IntelShareSettings(), telemetry=telemetry)
+    """`entity_source`: where the match index reads people and companies (the records'
+    entity tables; a test passes its own)."""
+    definition = DEFINITION
+    if entity_source is not None:
+        definition = dataclasses.replace(DEFINITION, lifespan=lifespan_with(entity_source))
+    return create_service_app(definition, settings or IntelShareSettings(), telemetry=telemetry)
