@@ -8,9 +8,12 @@ from typing import Any
 
 import pytest
 from httpx import Response
-from intel_match_support import IntelShare, access
+from intel_match_support import EntitiesByRecord, IntelShare, access
 
+from intel_share.app import DEFINITION, create_app
 from intel_share.matching.service import live_index
+from intel_share.settings import IntelShareSettings
+from pangolin_core import migrations
 from pangolin_core.contracts.envelope import CloudEvent
 from pangolin_core.contracts.intel import (
     MATCH_SUBJECT,
@@ -23,7 +26,7 @@ from pangolin_core.matching import IndexedEntity
 from pangolin_core.messaging.connection import connect_nats
 from pangolin_core.messaging.rpc import RpcClient, RpcRemoteError
 from pangolin_core.telemetry import setup_telemetry
-from pangolin_core.testing import eventually, identity_headers
+from pangolin_core.testing import eventually, identity_headers, running_app
 
 CUSTOMS_KE = identity_headers("intel:read", client_id="customs-ke", country="KE")
 CUSTOMS_VN = identity_headers("intel:read", client_id="customs-vn", country="VN")
@@ -225,3 +228,25 @@ async def test_the_index_follows_published_and_revoked_records(
         assert await eventually(found) == ["r-9"]
     finally:
         await nc.close()
+
+
+async def test_a_reload_catches_up_with_a_change_whose_event_was_missed(
+    database_url: str, nats_url: str
+) -> None:
+    await migrations.upgrade(DEFINITION.migrations, database_url)
+    source = EntitiesByRecord()
+    source.ready.set()
+    settings = IntelShareSettings(
+        database_url=database_url, nats_url=nats_url, match_index_reload_seconds=0.1
+    )
+    app = create_app(settings, entity_source=source)
+    async with running_app(app) as client:
+        intel = IntelShare(app, client, source)
+        await live_index(app.state.runtime).loaded.wait()
+        assert await matched_records(intel, CUSTOMS_KE, "Nguyen Van Hung") == []
+        source.records["r-1"] = [hung("r-1", "community")]  # no event announces it
+
+        async def found() -> list[str]:
+            return await matched_records(intel, CUSTOMS_KE, "Nguyen Van Hung")
+
+        assert await eventually(found) == ["r-1"]

@@ -23,7 +23,11 @@ def lifespan_with(
 ) -> Callable[[ServiceRuntime], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
-        async with entity_index(runtime, source):
+        settings = runtime.settings
+        assert isinstance(settings, IntelShareSettings)
+        async with entity_index(
+            runtime, source, reload_seconds=settings.match_index_reload_seconds
+        ):
             yield
 
     return lifespan

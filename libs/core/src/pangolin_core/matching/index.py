@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -55,6 +56,7 @@ _FUZZY_MIN_LENGTH = 4
 # A key held by more than this share of the entities is left out of the ranking when the
 # query has rarer ones.
 _COMMON_SHARE = 0.05
+_LENGTH_NORM = 0.5
 # Rebuild the postings once this share of the slots holds removed entities.
 _COMPACT_RATIO = 0.5
 
@@ -113,6 +115,7 @@ class EntityIndex:
         self._analysed = lru_cache(maxsize=analysed_cache)(_analyse_entity_names)
         self._entries: list[_Entry | None] = []
         self._alive = bytearray()
+        self._key_counts = array("d")
         self._by_record: dict[str, list[int]] = {}
         self._postings: dict[str, list[int]] = {}
         self._arrays: dict[str, npt.NDArray[np.intp]] = {}
@@ -165,6 +168,7 @@ class EntityIndex:
         self._by_record.setdefault(entity.record_id, []).append(slot)
         names = parts_of(entity.kind, entity.names)
         keys = {key for key, _weight in _name_keys(names)}
+        self._key_counts.append(len(keys))
         keys.update("i:" + value for value in entry.identifiers.values())
         words = {part.comparable for parts in names for part in parts}
         for key in keys:
@@ -180,6 +184,7 @@ class EntityIndex:
     def _compact(self) -> None:
         entries = [entry for entry in self._entries if entry is not None]
         self._entries, self._alive, self._by_record = [], bytearray(), {}
+        self._key_counts = array("d")
         self._postings, self._arrays, self._words, self._removed = {}, {}, [], 0
         for entry in entries:
             self._add(entry.entity)
@@ -240,8 +245,13 @@ class EntityIndex:
             weights.append(np.full(len(array), weight * idf))
         if not arrays:
             return []
-        scores = np.bincount(np.concatenate(arrays), np.concatenate(weights), minlength=total)
-        scores *= np.frombuffer(self._alive, dtype=np.uint8)
+        summed = np.bincount(np.concatenate(arrays), np.concatenate(weights), minlength=total)
+        alive_slots = np.frombuffer(self._alive, dtype=np.uint8)
+        # Among entities holding the same query words, prefer those with fewer others
+        # (BM25's length normalisation): "Hoàng Xuân Bình" before "Hoàng Xuân Minh Bình".
+        key_counts = np.frombuffer(self._key_counts, dtype=np.float64)
+        lengths = (1 - _LENGTH_NORM) + _LENGTH_NORM * key_counts / key_counts.mean()
+        scores = summed * alive_slots / lengths
         hits = np.flatnonzero(scores)
         # Most queries need only the best few hundred: sort those first, the rest if needed.
         head = min(len(hits), max(4 * wanted, 256))

@@ -53,25 +53,45 @@ class LiveEntityIndex:
         self.index: EntityIndex | None = None
         self.loaded = asyncio.Event()
         self._lock = asyncio.Lock()
-        self._changed_while_loading: set[str] = set()
+        # Records changed while a snapshot is read and built: applied to it once swapped in.
+        self._changed_while_loading: set[str] | None = None
 
     async def load(self) -> None:
-        async with self.db.session(write=False) as session:
-            entities = await self.source.load(session)
-        # Building parses every name (seconds for 100,000): off the event loop.
-        index = await asyncio.to_thread(EntityIndex, entities)
-        async with self._lock:
-            self.index = index
-        changed, self._changed_while_loading = self._changed_while_loading, set()
+        """Build a new index from a fresh snapshot of the records and swap it in."""
+        self._changed_while_loading = set()
+        try:
+            async with self.db.session(write=False) as session:
+                entities = await self.source.load(session)
+            # Building parses every name (seconds for 100,000): off the event loop.
+            index = await asyncio.to_thread(EntityIndex, entities)
+            async with self._lock:
+                self.index = index
+            changed = self._changed_while_loading
+        finally:
+            self._changed_while_loading = None
         for record_id in changed:
             await self.refresh(record_id)
         self.loaded.set()
         log.info("match_index_loaded", entities=len(index))
 
+    async def keep_current(self, *, reload_seconds: float, retry_seconds: float = 5.0) -> None:
+        """Load, then load again every `reload_seconds`: the events keep the index current
+        between loads, a reload makes up for any event a replica missed (plain NATS
+        subscriptions do not replay what arrived while disconnected)."""
+        while True:
+            try:
+                await self.load()
+            except Exception:
+                log.exception("match_index_load_failed")
+                await asyncio.sleep(retry_seconds)  # a schedule: try the database again
+                continue
+            await asyncio.sleep(reload_seconds)  # a schedule, not a wait for a condition
+
     async def refresh(self, record_id: str) -> None:
         """Index what `record_id` holds now (nothing, once revoked or expired)."""
-        if self.index is None:
+        if self._changed_while_loading is not None:
             self._changed_while_loading.add(record_id)
+        if self.index is None:
             return
         # One refresh at a time: two reads of one record must not land in reverse order.
         async with self._lock:
@@ -103,14 +123,17 @@ def live_index(runtime: ServiceRuntime) -> LiveEntityIndex:
 
 
 @asynccontextmanager
-async def entity_index(runtime: ServiceRuntime, source: EntitySource) -> AsyncIterator[None]:
+async def entity_index(
+    runtime: ServiceRuntime, source: EntitySource, *, reload_seconds: float
+) -> AsyncIterator[None]:
     """The lifespan part: subscribe first (no change is missed while loading), then load."""
     live = LiveEntityIndex(source, runtime.db)
     runtime.extras[INDEX_EXTRA] = live
     subscriptions = [await runtime.nc.subscribe(s, cb=live.on_event) for s in RECORD_EVENTS]
     await runtime.nc.flush()
     try:
-        async with background_task(live.load(), name="intel-share-match-index"):
+        keeping = live.keep_current(reload_seconds=reload_seconds)
+        async with background_task(keeping, name="intel-share-match-index"):
             yield
     finally:
         for subscription in subscriptions:
