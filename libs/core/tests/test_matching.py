@@ -43,6 +43,7 @@ def index() -> EntityIndex:
             person("vn-cyrillic", "Нгуен Ван Хунг", country="RU"),
             person("vn-other", "Nguyễn Văn Minh", country="VN"),
             person("vn-tran", "Trần Văn Hùng", country="VN"),
+            person("vn-hoang", "Hoàng Xuân Bình", country="VN"),
             company("golden", "GOLDEN IVORY TRADING COMPANY LIMITED", country="HK"),
             company("silver", "Silver Ivory Trading Ltd", country="HK"),
             person("zh-han", "张伟", country="CN"),
@@ -84,6 +85,8 @@ def test_a_vietnamese_name_typed_without_diacritics_finds_its_latin_and_cyrillic
 
 def test_word_order_of_a_person_name_does_not_matter(index: EntityIndex) -> None:
     assert found(index, name="Hung Nguyen Van")["vn-latin"].score >= 0.95
+    # rigour ties "xuan" and "hoang" to one name: that symbol must not spoil the plain reading.
+    assert found(index, name="Binh Hoang Xuan")["vn-hoang"].score >= 0.95
 
 
 def test_company_forms_are_one_spelling_and_another_distinctive_word_is_another_company(

@@ -178,7 +178,14 @@ def _compare(query: Name, result: Name) -> tuple[float, list[Alignment]]:
     fuzzy comparison of the parts no symbol explained."""
     best, best_alignments = 0.0, []
     query_extras, result_extras = _extra_weights(query), _extra_weights(result)
-    for edges in pair_symbols(query, result):
+    pairings = pair_symbols(query, result)
+    # Symbols can mislead: rigour ties "xuan" and "hoang" to one name, and a pairing on that
+    # leaves "Hoàng Xuân Bình" short of itself written "Binh Hoang Xuan". For people, the
+    # pairing on no symbol (order-free fuzzy comparison of every part) is a candidate too;
+    # not for companies, where it would weigh generic words ("Trading") in full.
+    if NameTypeTag.PER in (query.tag, result.tag) and () not in pairings:
+        pairings.append(())
+    for edges in pairings:
         alignments: list[Alignment] = []
         for edge in edges:
             category = edge.symbol.category if edge.symbol is not None else None
