@@ -232,7 +232,9 @@ def bench_match(args: argparse.Namespace) -> dict[str, Any]:
     EntityIndex([generated[0].entity])
     before = rss_mb()
     started = time.perf_counter()
-    index = EntityIndex((g.entity for g in generated), candidates=args.candidates)
+    index = EntityIndex(
+        (g.entity for g in generated), candidates=args.candidates, cutoff=args.cutoff
+    )
     build_s = time.perf_counter() - started
     after = rss_mb()
     print(f"index build: {build_s:.1f} s; RSS {before:.0f} -> {after:.0f} MB")
@@ -311,6 +313,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--entities", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=1_000, help="perturbed queries")
     parser.add_argument("--candidates", type=int, default=40, help="scored precisely per query")
+    parser.add_argument(
+        "--cutoff", type=float, default=0.5, help="past `limit`, blocking score vs the best"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     return parser.parse_args(argv)
 

@@ -105,12 +105,14 @@ class EntityIndex:
         entities: Iterable[IndexedEntity] = (),
         *,
         candidates: int = 40,
+        cutoff: float = 0.5,
         analysed_cache: int = 20_000,
     ) -> None:
         """`candidates`: how many visible entities of the blocking stage are scored precisely
-        per query (at least `limit`). The full analysis of a name (rigour's symbols) takes
+        per query (at least `limit`); past `limit`, only while their blocking score is at least
+        `cutoff` times the best one. The full analysis of a name (rigour's symbols) takes
         ~8 KB: it is made for candidates only and the last `analysed_cache` are kept."""
-        self.candidates = candidates
+        self.candidates, self.cutoff = candidates, cutoff
         load_taggers()
         self._analysed = lru_cache(maxsize=analysed_cache)(_analyse_entity_names)
         self._entries: list[_Entry | None] = []
@@ -151,7 +153,7 @@ class EntityIndex:
         prepared = _PreparedQuery(query, self._analysed)
         matches: list[EntityMatch] = []
         wanted = max(self.candidates, query.limit)
-        for entry in self._candidates(prepared, wanted, visible):
+        for entry in self._candidates(prepared, wanted, query.limit, visible):
             found = prepared.score(entry)
             if found is not None and found.score >= query.threshold:
                 matches.append(found)
@@ -222,7 +224,9 @@ class EntityIndex:
             weights["i:" + value] = _IDENTIFIER_WEIGHT
         return weights
 
-    def _candidates(self, prepared: _PreparedQuery, wanted: int, visible: Visible) -> list[_Entry]:
+    def _candidates(
+        self, prepared: _PreparedQuery, wanted: int, minimum: int, visible: Visible
+    ) -> list[_Entry]:
         """Up to `wanted` entries of the query's kind the caller may see, best blocked first;
         the visibility test comes before the cut, so hidden entities never take a place."""
         total = len(self._entries)
@@ -263,6 +267,7 @@ class EntityIndex:
         else:
             order = [hits[np.argsort(-scores[hits], kind="stable")]]
         chosen: list[_Entry] = []
+        floor: float | None = None
         for block in order:
             for slot in block.tolist():
                 entry = self._entries[slot]
@@ -270,6 +275,12 @@ class EntityIndex:
                     continue
                 if not visible(entry.entity.access):
                     continue
+                # Once `limit` are in, stop where the blocking score falls far below the
+                # best one seen: such entities share only a common word with the query.
+                if floor is None:
+                    floor = float(scores[slot]) * self.cutoff
+                elif len(chosen) >= minimum and scores[slot] < floor:
+                    return chosen
                 chosen.append(entry)
                 if len(chosen) >= wanted:
                     return chosen
