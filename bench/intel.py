@@ -263,8 +263,14 @@ def bench_match(args: argparse.Namespace) -> dict[str, Any]:
             misses[f"{text!r} -> {target.entity.names[0]!r}"] += 1
     total = sum(timings)
     n = len(queries)
+    # The same queries again: the candidates' full name analysis is now cached (as it is for
+    # entities asked about often), so this is the cost of blocking and scoring alone.
+    started = time.perf_counter()
+    for target, text in queries:
+        index.match(MatchQuery(name=text, kind=target.entity.kind, limit=10), visible=everyone)
+    warm_total = time.perf_counter() - started
 
-    unrelated = [g for g in generate(args.queries, args.seed + 7)]
+    unrelated = generate(args.queries, args.seed + 7)
     known = {name for g in generated for name in g.entity.names}
     false_alarms = tried = 0
     for g in unrelated:
@@ -282,6 +288,7 @@ def bench_match(args: argparse.Namespace) -> dict[str, Any]:
         "rss_after_mb": round(after),
         "queries": n,
         "queries_per_s": round(n / total, 1),
+        "queries_per_s_cached": round(n / warm_total, 1),
         "p50_ms": round(statistics.median(timings) * 1000, 2),
         "p99_ms": round(sorted(timings)[int(0.99 * (n - 1))] * 1000, 2),
         "found_share": round(found / n, 4),
@@ -291,7 +298,8 @@ def bench_match(args: argparse.Namespace) -> dict[str, Any]:
     }
     print(
         f"match: {figures['queries_per_s']} queries/s (p50 {figures['p50_ms']} ms,"
-        f" p99 {figures['p99_ms']} ms) over {len(index):,} entities, {n} perturbed queries"
+        f" p99 {figures['p99_ms']} ms) over {len(index):,} entities, {n} perturbed queries;"
+        f" asked again (name analyses cached): {figures['queries_per_s_cached']} queries/s"
     )
     print(
         f"accuracy: found {found / n:.1%}, ranked first {first / n:.1%};"
