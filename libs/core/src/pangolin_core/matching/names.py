@@ -178,6 +178,8 @@ def _compare(query: Name, result: Name) -> tuple[float, list[Alignment]]:
     fuzzy comparison of the parts no symbol explained."""
     best, best_alignments = 0.0, []
     query_extras, result_extras = _extra_weights(query), _extra_weights(result)
+    # Family-name tags come from structured input (part tags) or the tagger: often none.
+    tagged_family = any(p.tag == NamePartTag.FAMILY for p in (*query.parts, *result.parts))
     pairings = pair_symbols(query, result)
     # Symbols can mislead: rigour ties "xuan" and "hoang" to one name, and a pairing on that
     # leaves "Hoàng Xuân Bình" short of itself written "Binh Hoang Xuan". For people, the
@@ -214,7 +216,7 @@ def _compare(query: Name, result: Name) -> tuple[float, list[Alignment]]:
                 alignment.weight *= _STOPWORD_WEIGHT
             if alignment.qps and alignment.rps and alignment.qstr == alignment.rstr:
                 alignment.score = 1.0
-            if _is_family(alignment):
+            if tagged_family and _is_family(alignment):
                 alignment.weight *= _FAMILY_NAME_WEIGHT
         total_weight = sum(a.weight for a in alignments)
         score = sum(a.score * a.weight for a in alignments) / total_weight if total_weight else 0
