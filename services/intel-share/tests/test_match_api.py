@@ -155,8 +155,11 @@ async def test_until_the_index_is_built_a_match_is_a_503_not_an_empty_answer(
     waiting = await post_match(intel_share, CUSTOMS_KE, name="Nguyen Van Hung")
     assert waiting.status_code == 503
     assert waiting.json()["code"] == "match_index_loading"
+    assert (await intel_share.client.get("/ready")).json()["match_index"] == "loading"
     await loaded(intel_share, {})
     assert await matched_records(intel_share, CUSTOMS_KE, "Nguyen Van Hung") == ["r-1"]
+    ready = (await intel_share.client.get("/ready")).json()
+    assert (ready["match_index"], ready["match_index_entities"]) == ("ready", 1)
 
 
 async def test_services_match_over_nats_without_red_or_organisation_only_records(

@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from intel_share.matching.router import router as matching_router
-from intel_share.matching.service import entity_index
+from intel_share.matching.service import entity_index, match_index_readiness
 from intel_share.matching.source import EntitySource, NoRecordsYet
 from intel_share.rpc import rpc_endpoints
 from intel_share.settings import IntelShareSettings
@@ -44,6 +44,7 @@ DEFINITION = ServiceDefinition(
     routers=[matching_router],
     rpc_endpoints=rpc_endpoints,
     lifespan=lifespan_with(NoRecordsYet()),
+    readiness=match_index_readiness,
 )
 
 

@@ -3,5 +3,6 @@ identifiers), with an explanation per feature: intel-share's `intel.rpc.match`, 
 risk-score for watchlist hits. Pure: no I/O."""
 
 from pangolin_core.matching.index import EntityIndex, IndexedEntity, Visible
+from pangolin_core.matching.names import load_taggers
 
-__all__ = ["EntityIndex", "IndexedEntity", "Visible"]
+__all__ = ["EntityIndex", "IndexedEntity", "Visible", "load_taggers"]

@@ -113,7 +113,6 @@ class EntityIndex:
         `cutoff` times the best one. The full analysis of a name (rigour's symbols) takes
         ~8 KB: it is made for candidates only and the last `analysed_cache` are kept."""
         self.candidates, self.cutoff = candidates, cutoff
-        load_taggers()
         self._analysed = lru_cache(maxsize=analysed_cache)(_analyse_entity_names)
         self._entries: list[_Entry | None] = []
         self._alive = bytearray()
@@ -150,6 +149,8 @@ class EntityIndex:
     def match(self, query: MatchQuery, *, visible: Visible) -> MatchResult:
         """The entities `visible(entity.access)` lets through that score at least
         `query.threshold`, best first, at most `query.limit`."""
+        if not len(self):
+            return MatchResult(matches=[])
         prepared = _PreparedQuery(query, self._analysed)
         matches: list[EntityMatch] = []
         wanted = max(self.candidates, query.limit)
@@ -163,6 +164,8 @@ class EntityIndex:
     # --- blocking ---
 
     def _add(self, entity: IndexedEntity) -> None:
+        # With the first entity, not the first query: that one should not wait seconds.
+        load_taggers()
         entry = _Entry(entity, normalise_identifiers(entity.identifiers))
         slot = len(self._entries)
         self._entries.append(entry)

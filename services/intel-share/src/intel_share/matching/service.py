@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from nats.aio.msg import Msg
@@ -27,7 +28,7 @@ from pangolin_core.contracts.intel import (
 )
 from pangolin_core.db import Database
 from pangolin_core.errors import DependencyUnavailable
-from pangolin_core.matching import EntityIndex, Visible
+from pangolin_core.matching import EntityIndex, Visible, load_taggers
 from pangolin_core.service import ServiceRuntime, background_task
 
 log = structlog.get_logger(__name__)
@@ -97,6 +98,9 @@ class LiveEntityIndex:
         async with self._lock:
             async with self.db.session(write=False) as session:
                 entities = await self.source.load_record(session, record_id)
+            if entities:
+                # The first entity loads rigour's taggers (seconds): not on the event loop.
+                await asyncio.to_thread(load_taggers)
             self.index.upsert(record_id, entities)
 
     def current(self) -> EntityIndex:
@@ -143,3 +147,11 @@ async def entity_index(
 def match_entities(*, index: EntityIndex, query: MatchQuery, visible: Visible) -> MatchResult:
     """People and companies of the records `visible` lets through, scored against `query`."""
     return index.match(query, visible=visible)
+
+
+async def match_index_readiness(runtime: ServiceRuntime) -> dict[str, Any]:
+    """For `/ready`: whether matching answers yet (it is a 503 until the index is built)."""
+    live = live_index(runtime)
+    if live.index is None:
+        return {"match_index": "loading"}
+    return {"match_index": "ready", "match_index_entities": len(live.index)}
