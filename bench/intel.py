@@ -244,7 +244,7 @@ def bench_match(args: argparse.Namespace) -> dict[str, Any]:
     queries = [(g, rng.choice(g.queries)) for g in sample]
     names_of = {g.entity.entity_id: g.entity.names[0] for g in generated}
 
-    found = first = 0
+    found = first = others = 0
     misses: Counter[str] = Counter()
     timings: list[float] = []
     for target, text in queries:
@@ -253,6 +253,7 @@ def bench_match(args: argparse.Namespace) -> dict[str, Any]:
         result = index.match(query, visible=everyone)
         timings.append(time.perf_counter() - started)
         answered = [m.entity_id for m in result.matches]
+        others += sum(1 for m in result.matches if names_of[m.entity_id] != target.entity.names[0])
         # A homonym (same primary name) answered in the entity's place counts as found.
         same = [m for m in result.matches if names_of[m.entity_id] == target.entity.names[0]]
         if target.entity.entity_id in answered or same:
@@ -293,6 +294,7 @@ def bench_match(args: argparse.Namespace) -> dict[str, Any]:
         "p99_ms": round(sorted(timings)[int(0.99 * (n - 1))] * 1000, 2),
         "found_share": round(found / n, 4),
         "first_share": round(first / n, 4),
+        "other_answers_per_query": round(others / n, 2),
         "unrelated_queries": tried,
         "false_alarm_share": round(false_alarms / tried, 4) if tried else None,
     }
@@ -302,7 +304,8 @@ def bench_match(args: argparse.Namespace) -> dict[str, Any]:
         f" asked again (name analyses cached): {figures['queries_per_s_cached']} queries/s"
     )
     print(
-        f"accuracy: found {found / n:.1%}, ranked first {first / n:.1%};"
+        f"accuracy: found {found / n:.1%}, ranked first {first / n:.1%},"
+        f" other names answered {others / n:.2f} per query (limit 10);"
         f" unrelated names answered above the threshold: {figures['false_alarm_share']:.1%}"
         f" of {tried}"
     )
