@@ -257,7 +257,7 @@ class EntityIndex:
         # Among entities holding the same query words, prefer those with fewer others
         # (BM25's length normalisation): "Hoàng Xuân Bình" before "Hoàng Xuân Minh Bình".
         key_counts = np.frombuffer(self._key_counts, dtype=np.float64)
-        lengths = (1 - _LENGTH_NORM) + _LENGTH_NORM * key_counts / key_counts.mean()
+        lengths = (1 - _LENGTH_NORM) + _LENGTH_NORM * key_counts / max(key_counts.mean(), 1.0)
         scores = summed * alive_slots / lengths
         hits = np.flatnonzero(scores)
         # Most queries need only the best few hundred: sort those first, the rest if needed.
