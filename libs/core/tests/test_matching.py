@@ -232,3 +232,16 @@ def test_many_removals_compact_the_index_without_losing_the_rest() -> None:
 
 def test_an_empty_index_matches_nothing() -> None:
     assert EntityIndex().match(MatchQuery(name="anyone"), visible=everyone).matches == []
+
+
+def test_kind_any_compares_people_and_companies(index: EntityIndex) -> None:
+    matches = found(index, name="Jürgen Müller Handels", kind="any", threshold=0.5)
+    assert {"de-mueller", "de-handel"} <= set(matches)
+    assert (matches["de-mueller"].kind, matches["de-handel"].kind) == ("person", "company")
+
+
+@pytest.mark.parametrize("name", ["!!!", "\x00", "🙂 🙂", "x" * 255, "N", "محمد علي"])
+def test_names_without_anything_to_match_answer_nothing_rather_than_fail(
+    index: EntityIndex, name: str
+) -> None:
+    assert found(index, name=name) == {}
