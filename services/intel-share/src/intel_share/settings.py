@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from pangolin_core.settings import ServiceSettings
@@ -14,3 +15,7 @@ class IntelShareSettings(ServiceSettings):
     model_config = SettingsConfigDict(
         env_prefix="PANGOLIN_INTEL_SHARE_", extra="ignore", populate_by_name=True
     )
+
+    # The match index is rebuilt from the database this often (the record events keep it
+    # current in between; a rebuild makes up for events a replica missed).
+    match_index_reload_seconds: float = Field(900.0, gt=0)
