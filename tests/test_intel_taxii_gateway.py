@@ -11,7 +11,6 @@ from pathlib import Path
 import httpx
 import requests
 from taxii2client.v21 import Server
-from taxii_support import served_intel, serving
 
 from gateway.app import DEFINITION as GATEWAY
 from gateway.app import create_app as create_gateway
@@ -26,6 +25,7 @@ from intel_support import KE_CUSTOMS, VN_CUSTOMS, alert, seizure
 from pangolin_core import migrations
 from pangolin_core.contracts.cites_codes import read_code_lists
 from pangolin_core.contracts.roles import Role
+from taxii_support import served_intel, serving
 
 
 class BearerAuth(requests.auth.AuthBase):

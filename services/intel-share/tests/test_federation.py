@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from taxii_support import SEIZURE, ServedIntel, served_intel
 
 from intel_share.federation.service import Federation, scheduled
 from intel_share.records.schemas import RecordOut, SeizureDetails
@@ -26,6 +25,7 @@ from intel_share.taxii.service import COMMUNITY_ID
 from intel_support import KE_CUSTOMS, TH_CUSTOMS, VN_CUSTOMS, IntelCaller, alert, person, seizure
 from pangolin_core.contracts.cites_codes import read_code_lists
 from pangolin_core.testing import eventually, identity_headers
+from taxii_support import SEIZURE, ServedIntel, served_intel
 
 KE_PARTNER = IntelCaller("ke-partner", "partner-ke", "KE", "partner", ("intel:federate",))
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
-from taxii_support import T0, new_id, next_version, person_in_network, record
 
 from intel_share.sightings.models import Sighting
 from intel_share.stix import markings
@@ -28,6 +27,7 @@ from intel_share.stix.markings import (
     common_objects,
 )
 from intel_share.stix.validation import validation_errors
+from taxii_support import T0, new_id, next_version, person_in_network, record
 
 
 def objects_of(*records):  # type: ignore[no-untyped-def]

@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 from stix2 import Filter, TAXIICollectionSource
 from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
-from taxii_support import IdentityAuth, ServedIntel, person_in_network, record, served_intel
 
 from intel_share.audit.models import IntelAuditEntry
 from intel_share.settings import IntelShareSettings
@@ -21,6 +20,7 @@ from intel_share.stix.markings import PANGOLIN_EXTENSION_ID, TLP2_MARKING_IDS, c
 from intel_share.stix.validation import validation_errors
 from intel_share.taxii.service import COMMUNITY_ID, country_collection_id
 from intel_support import KE_CUSTOMS, TH_CUSTOMS, VN_CUSTOMS, IntelCaller, alert, person, seizure
+from taxii_support import IdentityAuth, ServedIntel, person_in_network, record, served_intel
 
 BUNDLE_ID = "bundle--6b2f0c1e-8d3a-4f5b-9c7e-1a2b3c4d5e6f"
 VN_PARTNER = IntelCaller("vn-partner", "partner-vn", "VN", "partner", ("intel:federate",))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import dataclasses
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -13,8 +14,12 @@ from intel_share import models as _models  # noqa: F401  (registers every table)
 from intel_share.audit.router import router as audit_router
 from intel_share.dependencies import CODE_LISTS
 from intel_share.federation.service import FEDERATION, Federation, scheduled
+from intel_share.matching.router import router as matching_router
+from intel_share.matching.service import entity_index, match_index_readiness
+from intel_share.matching.source import EntitySource, NoRecordsYet
 from intel_share.proposals.router import router as proposals_router
 from intel_share.records.router import router as records_router
+from intel_share.rpc import rpc_endpoints
 from intel_share.settings import IntelShareSettings
 from intel_share.sharing_groups.router import router as sharing_groups_router
 from intel_share.sightings.router import router as sightings_router
@@ -24,18 +29,26 @@ from pangolin_core.service import ServiceDefinition, ServiceRuntime, create_serv
 from pangolin_core.telemetry import Telemetry
 
 
-@asynccontextmanager
-async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
-    runtime.extras[CODE_LISTS] = read_code_lists()
-    settings = runtime.settings
-    assert isinstance(settings, IntelShareSettings)
-    async with httpx.AsyncClient(timeout=settings.federation_timeout) as http:
-        federation = Federation(
-            db=runtime.db, settings=settings, http=http, codes=runtime.extras[CODE_LISTS]
-        )
-        runtime.extras[FEDERATION] = federation
-        async with scheduled(federation):
-            yield
+def lifespan_with(
+    source: EntitySource,
+) -> Callable[[ServiceRuntime], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
+        settings = runtime.settings
+        assert isinstance(settings, IntelShareSettings)
+        runtime.extras[CODE_LISTS] = read_code_lists()
+        async with (
+            entity_index(runtime, source, reload_seconds=settings.match_index_reload_seconds),
+            httpx.AsyncClient(timeout=settings.federation_timeout) as http,
+        ):
+            federation = Federation(
+                db=runtime.db, settings=settings, http=http, codes=runtime.extras[CODE_LISTS]
+            )
+            runtime.extras[FEDERATION] = federation
+            async with scheduled(federation):
+                yield
+
+    return lifespan
 
 
 DEFINITION = ServiceDefinition(
@@ -52,13 +65,24 @@ DEFINITION = ServiceDefinition(
         proposals_router,
         sharing_groups_router,
         audit_router,
+        matching_router,
         taxii_router,
     ],
-    lifespan=lifespan,
+    rpc_endpoints=rpc_endpoints,
+    lifespan=lifespan_with(NoRecordsYet()),
+    readiness=match_index_readiness,
 )
 
 
 def create_app(
-    settings: IntelShareSettings | None = None, *, telemetry: Telemetry | None = None
+    settings: IntelShareSettings | None = None,
+    *,
+    telemetry: Telemetry | None = None,
+    entity_source: EntitySource | None = None,
 ) -> FastAPI:
-    return create_service_app(DEFINITION, settings or IntelShareSettings(), telemetry=telemetry)
+    """`entity_source`: where the match index reads people and companies (the records'
+    entity tables; a test passes its own)."""
+    definition = DEFINITION
+    if entity_source is not None:
+        definition = dataclasses.replace(DEFINITION, lifespan=lifespan_with(entity_source))
+    return create_service_app(definition, settings or IntelShareSettings(), telemetry=telemetry)

@@ -32,6 +32,10 @@ class IntelShareSettings(ServiceSettings):
         env_prefix="PANGOLIN_INTEL_SHARE_", extra="ignore", populate_by_name=True
     )
 
+    # The match index is rebuilt from the database this often (the record events keep it
+    # current in between; a rebuild makes up for events a replica missed).
+    match_index_reload_seconds: float = Field(900.0, gt=0)
+
     # The country this instance serves: records from elsewhere are downgraded on arrival.
     country: str = Field("KE", min_length=2, max_length=2)
     # Where clients reach `/taxii2/` (the gateway's public URL); None: as the request came.
