@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 
 from intel_share import models as _models  # noqa: F401  (registers every table)
 from intel_share.audit.router import router as audit_router
 from intel_share.dependencies import CODE_LISTS
+from intel_share.federation.service import FEDERATION, Federation, scheduled
 from intel_share.matching.router import router as matching_router
 from intel_share.matching.service import entity_index, match_index_readiness
 from intel_share.matching.source import EntitySource, NoRecordsYet
@@ -21,6 +23,7 @@ from intel_share.rpc import rpc_endpoints
 from intel_share.settings import IntelShareSettings
 from intel_share.sharing_groups.router import router as sharing_groups_router
 from intel_share.sightings.router import router as sightings_router
+from intel_share.taxii.router import router as taxii_router
 from pangolin_core.contracts.cites_codes import read_code_lists
 from pangolin_core.service import ServiceDefinition, ServiceRuntime, create_service_app
 from pangolin_core.telemetry import Telemetry
@@ -34,10 +37,16 @@ def lifespan_with(
         settings = runtime.settings
         assert isinstance(settings, IntelShareSettings)
         runtime.extras[CODE_LISTS] = read_code_lists()
-        async with entity_index(
-            runtime, source, reload_seconds=settings.match_index_reload_seconds
+        async with (
+            entity_index(runtime, source, reload_seconds=settings.match_index_reload_seconds),
+            httpx.AsyncClient(timeout=settings.federation_timeout) as http,
         ):
-            yield
+            federation = Federation(
+                db=runtime.db, settings=settings, http=http, codes=runtime.extras[CODE_LISTS]
+            )
+            runtime.extras[FEDERATION] = federation
+            async with scheduled(federation):
+                yield
 
     return lifespan
 
@@ -57,6 +66,7 @@ DEFINITION = ServiceDefinition(
         sharing_groups_router,
         audit_router,
         matching_router,
+        taxii_router,
     ],
     rpc_endpoints=rpc_endpoints,
     lifespan=lifespan_with(NoRecordsYet()),

@@ -17,7 +17,8 @@ from pangolin_core.contracts.envelope import EventData
 MATCH_SUBJECT = "intel.rpc.match"
 
 RecordType = Literal["seizure", "alert", "entity"]
-EntityKind = Literal["person", "company", "vessel", "aircraft", "address"]
+# `network`: a trafficking network (STIX threat-actor); people and companies are `part_of_network`.
+EntityKind = Literal["person", "company", "vessel", "aircraft", "address", "network"]
 Tlp = Literal["clear", "green", "amber", "amber+strict", "red"]
 DistributionLevel = Literal["organisation", "country", "community", "sharing_group"]
 

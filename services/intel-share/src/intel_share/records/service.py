@@ -50,6 +50,7 @@ from intel_share.records.schemas import (
 )
 from intel_share.records.watchlist import valid_until, watchlist_entries
 from intel_share.sharing_groups import repository as sharing_groups
+from intel_share.taxii import projection as taxii_projection
 from pangolin_core.contracts.cites_codes import CodeListName, CodeLists
 from pangolin_core.contracts.intel import (
     IntelRecordPublished,
@@ -302,6 +303,7 @@ async def save_version(
     )
     await session.flush()
     await _publish(session, out)
+    await taxii_projection.project(session, out)
     return out
 
 

@@ -13,10 +13,11 @@ from intel_share.access.rules import Viewer
 from intel_share.audit import service as audit
 from intel_share.audit.schemas import AuditAction
 from intel_share.audit.service import utc
-from intel_share.records.service import visible_record
+from intel_share.records.service import record_out, visible_record
 from intel_share.sightings import repository
 from intel_share.sightings.models import Sighting
 from intel_share.sightings.schemas import SightingIn, SightingList, SightingOut
+from intel_share.taxii import projection as taxii_projection
 from pangolin_core.contracts.cites_codes import CodeLists
 from pangolin_core.errors import InvalidInput
 from pangolin_core.identity import Caller
@@ -70,6 +71,7 @@ async def add(
         created_at=now,
     )
     session.add(sighting)
+    await taxii_projection.project_sighting(session, sighting, record_out(record, [], viewer=None))
     await audit.record(
         session=session,
         action=AuditAction.SIGHTED,

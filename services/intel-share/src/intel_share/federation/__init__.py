@@ -1,0 +1,1 @@
+"""Federation: pulling from and pushing to partner countries' instances over TAXII 2.1."""
