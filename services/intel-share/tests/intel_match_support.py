@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intel_share.matching.access import RecordAccess
-from pangolin_core.contracts.intel import DistributionLevel, Originator, Tlp
+from intel_share.access.rules import GroupMember, RecordAccess
+from pangolin_core.contracts.intel import DistributionLevel, Tlp
 from pangolin_core.matching import IndexedEntity
 
 
@@ -37,7 +37,14 @@ def access(
     country: str = "KE",
     group: frozenset[str] = frozenset(),
 ) -> RecordAccess:
-    return RecordAccess(Originator(agency=agency, country=country), distribution, tlp, group)
+    """A record's access; `group`: the sharing group's member countries."""
+    return RecordAccess(
+        originator_country=country,
+        originator_agency=agency,
+        tlp=tlp,
+        distribution=distribution,
+        sharing_group_members=frozenset(GroupMember(country=c) for c in group),
+    )
 
 
 @dataclass

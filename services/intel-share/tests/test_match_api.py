@@ -78,8 +78,9 @@ ONE_PER_DISTRIBUTION = {
     [
         (CUSTOMS_KE, ["r-community", "r-country", "r-group", "r-org", "r-red"]),
         (
+            # Another organisation of the originator's country: not a member of the group.
             identity_headers("intel:read", client_id="ma-ke", country="KE"),
-            ["r-community", "r-country", "r-group"],
+            ["r-community", "r-country"],
         ),
         (CUSTOMS_VN, ["r-community", "r-group"]),
         (PARTNER_TH, ["r-community"]),

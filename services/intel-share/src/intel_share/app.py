@@ -14,7 +14,7 @@ from intel_share.audit.router import router as audit_router
 from intel_share.dependencies import CODE_LISTS
 from intel_share.matching.router import router as matching_router
 from intel_share.matching.service import entity_index, match_index_readiness
-from intel_share.matching.source import EntitySource, NoRecordsYet
+from intel_share.matching.source import EntitySource, RecordEntities
 from intel_share.proposals.router import router as proposals_router
 from intel_share.records.router import router as records_router
 from intel_share.rpc import rpc_endpoints
@@ -59,7 +59,7 @@ DEFINITION = ServiceDefinition(
         matching_router,
     ],
     rpc_endpoints=rpc_endpoints,
-    lifespan=lifespan_with(NoRecordsYet()),
+    lifespan=lifespan_with(RecordEntities()),
     readiness=match_index_readiness,
 )
 
