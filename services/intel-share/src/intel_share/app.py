@@ -16,13 +16,19 @@ from intel_share.matching.router import router as matching_router
 from intel_share.matching.service import entity_index, match_index_readiness
 from intel_share.matching.source import EntitySource, RecordEntities
 from intel_share.proposals.router import router as proposals_router
+from intel_share.records.expiry import keep_announcing_expiries
 from intel_share.records.router import router as records_router
 from intel_share.rpc import rpc_endpoints
 from intel_share.settings import IntelShareSettings
 from intel_share.sharing_groups.router import router as sharing_groups_router
 from intel_share.sightings.router import router as sightings_router
 from pangolin_core.contracts.cites_codes import read_code_lists
-from pangolin_core.service import ServiceDefinition, ServiceRuntime, create_service_app
+from pangolin_core.service import (
+    ServiceDefinition,
+    ServiceRuntime,
+    background_task,
+    create_service_app,
+)
 from pangolin_core.telemetry import Telemetry
 
 
@@ -34,8 +40,10 @@ def lifespan_with(
         settings = runtime.settings
         assert isinstance(settings, IntelShareSettings)
         runtime.extras[CODE_LISTS] = read_code_lists()
-        async with entity_index(
-            runtime, source, reload_seconds=settings.match_index_reload_seconds
+        expiries = keep_announcing_expiries(runtime.db, every_seconds=settings.expiry_check_seconds)
+        async with (
+            entity_index(runtime, source, reload_seconds=settings.match_index_reload_seconds),
+            background_task(expiries, name="intel-share-expiries"),
         ):
             yield
 

@@ -19,3 +19,6 @@ class IntelShareSettings(ServiceSettings):
     # The match index is rebuilt from the database this often (the record events keep it
     # current in between; a rebuild makes up for events a replica missed).
     match_index_reload_seconds: float = Field(900.0, gt=0)
+    # How often records past their `expires_on` are looked for, to take their entries off the
+    # watchlists (`records.expiry`).
+    expiry_check_seconds: float = Field(3600.0, gt=0)

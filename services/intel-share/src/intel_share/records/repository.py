@@ -195,3 +195,32 @@ async def current_entities(
     if record_id is not None:
         query = query.where(col(IntelRecord.id) == record_id)
     return (await session.exec(query.order_by(col(IntelRecord.id)))).all()
+
+
+async def expired_unannounced(session: AsyncSession, *, today: date) -> Sequence[IntelRecord]:
+    """Records past their expiry (`expires_on` before `today`, not revoked) whose current
+    version's expiry has not been announced yet."""
+    announced = col(IntelRecord.watchlist_expired_version)
+    query = select(IntelRecord).where(
+        col(IntelRecord.revoked).is_(False),
+        col(IntelRecord.expires_on) < today,
+        sa.or_(announced.is_(None), announced != col(IntelRecord.version)),
+    )
+    return (await session.exec(query.order_by(col(IntelRecord.id)))).all()
+
+
+async def mark_expiry_announced(session: AsyncSession, record: IntelRecord) -> bool:
+    """Mark `record`'s version as announced; False when another replica did it first (or the
+    record changed meanwhile): then this one announces nothing."""
+    announced = col(IntelRecord.watchlist_expired_version)
+    result = await session.exec(
+        sa.update(IntelRecord)
+        .where(
+            col(IntelRecord.id) == record.id,
+            col(IntelRecord.version) == record.version,
+            col(IntelRecord.revoked).is_(False),
+            sa.or_(announced.is_(None), announced != record.version),
+        )
+        .values(watchlist_expired_version=record.version)
+    )
+    return bool(result.rowcount == 1)
