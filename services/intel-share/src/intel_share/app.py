@@ -19,6 +19,7 @@ from intel_share.proposals.router import router as proposals_router
 from intel_share.records.expiry import keep_announcing_expiries
 from intel_share.records.router import router as records_router
 from intel_share.rpc import rpc_endpoints
+from intel_share.seed import seed
 from intel_share.settings import IntelShareSettings
 from intel_share.sharing_groups.router import router as sharing_groups_router
 from intel_share.sightings.router import router as sightings_router
@@ -68,6 +69,7 @@ DEFINITION = ServiceDefinition(
     ],
     rpc_endpoints=rpc_endpoints,
     lifespan=lifespan_with(RecordEntities()),
+    seed=seed,
     readiness=match_index_readiness,
 )
 
