@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from intel_share.access.rules import GroupMember, RecordAccess
+from intel_share.access.rules import RecordAccess
 from intel_share.matching.source import RecordEntities
 from intel_support import KE_CUSTOMS, KE_MA, TH_CUSTOMS, VN_CUSTOMS, IntelShare, person, seizure
 from pangolin_core.testing import eventually
@@ -74,7 +74,7 @@ async def test_the_source_gives_current_people_and_companies_with_their_access(
         originator_agency="customs",
         tlp="amber",
         distribution="sharing_group",
-        sharing_group_members=frozenset({GroupMember("TH"), GroupMember("KE", "customs")}),
+        sharing_group_id=group.json()["id"],
     )
     assert entities[company["id"]].kind == "company"
 
@@ -129,3 +129,32 @@ async def test_a_match_that_is_refused_writes_no_audit_row(intel: IntelShare) ->
     bad = await intel.post(KE_CUSTOMS, "/v1/intel/match", {"name": "x", "limit": 0})
     assert bad.status_code == 422
     assert await intel.count("intel_audit") == before
+
+
+async def test_a_member_removed_from_a_sharing_group_stops_matching_its_records_at_once(
+    intel: IntelShare,
+) -> None:
+    group = await intel.post(
+        VN_CUSTOMS, "/v1/intel/sharing-groups", {"name": "Mekong", "members": [{"country": "TH"}]}
+    )
+    assert group.status_code == 201, group.text
+    group_id = group.json()["id"]
+    created = await intel.create(
+        VN_CUSTOMS, person(distribution={"level": "sharing_group", "sharing_group_id": group_id})
+    )
+    await eventually(lambda: index_ready(intel), timeout=INDEX_TIMEOUT)
+
+    async def found_by_th() -> list[str]:
+        return await matched(intel, TH_CUSTOMS, "Nguyen Van Hung")
+
+    assert await eventually(found_by_th, timeout=INDEX_TIMEOUT) == [created["id"]]
+    assert await matched(intel, KE_CUSTOMS, "Nguyen Van Hung") == []
+    moved = await intel.client.put(
+        f"/v1/intel/sharing-groups/{group_id}/members",
+        json={"members": [{"country": "KE", "agency": "customs"}]},
+        headers=VN_CUSTOMS.headers,
+    )
+    assert moved.status_code == 200, moved.text
+    # No event, no reload of the index: the next match reads the members.
+    assert await matched(intel, TH_CUSTOMS, "Nguyen Van Hung") == []
+    assert await matched(intel, KE_CUSTOMS, "Nguyen Van Hung") == [created["id"]]

@@ -1,20 +1,33 @@
 """Who may see an entity found by a match: the records' access rule (`access.rules`), applied
 to the `RecordAccess` each indexed entity carries, so a match shows exactly the entities whose
-records the caller may read through the records API (the same rule as its SQL clause)."""
+records the caller may read through the records API (the rule its SQL clause states).
+
+The index keeps a record's access for up to its reload interval, but a sharing group's members
+change without a new version of the records distributed to it: so the index keeps the group's
+id, not its members, and each match reads which groups admit the caller now
+(`sharing_groups.repository.groups_admitting`). A member removed from a group stops matching
+the group's records at once."""
 
 from __future__ import annotations
 
-from intel_share.access.rules import RecordAccess, Viewer, is_visible
-from pangolin_core.identity import Caller
+from dataclasses import replace
+
+from intel_share.access.rules import GroupMember, RecordAccess, Viewer, is_visible
 from pangolin_core.matching import Visible
 
 
-def visible_to(caller: Caller) -> Visible:
-    """The HTTP route: what this caller's organisation may read."""
-    viewer = Viewer.of(caller)
+def visible_to(viewer: Viewer, *, groups: frozenset[str]) -> Visible:
+    """The HTTP route: what `viewer` may read; `groups`: the ids of the sharing groups that
+    admit it now."""
+    admitted = frozenset({GroupMember(country=viewer.country, agency=viewer.agency)})
 
     def visible(access: object) -> bool:
-        return isinstance(access, RecordAccess) and is_visible(viewer, access)
+        if not isinstance(access, RecordAccess):
+            return False
+        if access.distribution == "sharing_group":
+            members = admitted if access.sharing_group_id in groups else frozenset()
+            access = replace(access, sharing_group_members=members)
+        return is_visible(viewer, access)
 
     return visible
 

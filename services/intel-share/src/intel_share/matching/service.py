@@ -18,10 +18,12 @@ from nats.aio.msg import Msg
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from intel_share.access.rules import Viewer
 from intel_share.audit import service as audit
 from intel_share.audit.schemas import AuditAction
 from intel_share.matching.access import visible_to
 from intel_share.matching.source import EntitySource
+from intel_share.sharing_groups import repository as sharing_groups
 from pangolin_core.contracts.envelope import CloudEvent
 from pangolin_core.contracts.intel import (
     IntelRecordPublished,
@@ -159,7 +161,9 @@ async def match_for(
 ) -> MatchResult:
     """A caller's match (`POST /v1/intel/match`): what its organisation may see, audited
     with the query and the records answered, in the caller's unit of work."""
-    result = match_entities(index=index, query=query, visible=visible_to(caller))
+    viewer = Viewer.of(caller)
+    groups = await sharing_groups.groups_admitting(session, viewer)
+    result = match_entities(index=index, query=query, visible=visible_to(viewer, groups=groups))
     await audit.record(
         session=session,
         action=AuditAction.MATCHED,

@@ -7,7 +7,6 @@ intel-share's own tables; a test may pass another source to `create_app(entity_s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Protocol
 
@@ -16,9 +15,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from intel_share.records import repository
 from intel_share.records.models import IntelRecord
 from intel_share.records.service import record_access
-from intel_share.sharing_groups import repository as sharing_groups
-from intel_share.sharing_groups.models import SharingGroupMember
-from intel_share.sharing_groups.service import group_members
 from pangolin_core.matching import IndexedEntity
 
 # The kinds of entity the matcher scores (vessels, aircraft and addresses are not matched).
@@ -51,22 +47,12 @@ class RecordEntities:
 async def _entities(session: AsyncSession, *, record_id: str | None) -> list[IndexedEntity]:
     today = datetime.now(UTC).date()
     rows = await repository.current_entities(session, today=today, record_id=record_id)
-    records = [row for row in rows if row.details.get("kind") in MATCHED_KINDS]
-    group_ids = sorted({r.sharing_group_id for r in records if r.sharing_group_id is not None})
-    members = await sharing_groups.members_of(session, group_ids)
-    return [
-        indexed_entity(
-            record,
-            members[record.sharing_group_id] if record.sharing_group_id is not None else (),
-        )
-        for record in records
-    ]
+    return [indexed_entity(row) for row in rows if row.details.get("kind") in MATCHED_KINDS]
 
 
-def indexed_entity(
-    record: IntelRecord, members: Sequence[SharingGroupMember] = ()
-) -> IndexedEntity:
-    """An entity record as the index holds it (`members`: its sharing group's rows)."""
+def indexed_entity(record: IntelRecord) -> IndexedEntity:
+    """An entity record as the index holds it. Its access names the record's sharing group
+    but not its members: a match reads those afresh (`matching.access`)."""
     details = record.details
     names = [str(details["name"]), *(str(alias["name"]) for alias in details.get("aliases", []))]
     birth_date = details.get("birth_date")
@@ -78,5 +64,5 @@ def indexed_entity(
         country=details.get("country"),
         birth_date=date.fromisoformat(str(birth_date)) if birth_date else None,
         identifiers={str(k): str(v) for k, v in details.get("identifiers", {}).items()},
-        access=record_access(record, group_members(list(members))),
+        access=record_access(record),
     )

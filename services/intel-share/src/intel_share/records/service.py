@@ -424,6 +424,7 @@ def record_access(
         distribution=record.distribution,
         distribution_country=record.distribution_country,
         sharing_group_members=members,
+        sharing_group_id=record.sharing_group_id,
     )
 
 
