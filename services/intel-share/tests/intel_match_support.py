@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intel_share.matching.access import RecordAccess
-from pangolin_core.contracts.intel import DistributionLevel, Originator, Tlp
+from intel_share.access.rules import RecordAccess
+from intel_share.sharing_groups.models import SharingGroup, SharingGroupMember
+from pangolin_core.contracts.intel import DistributionLevel, Tlp
 from pangolin_core.matching import IndexedEntity
 
 
@@ -35,9 +37,17 @@ def access(
     *,
     agency: str = "customs-ke",
     country: str = "KE",
-    group: frozenset[str] = frozenset(),
+    group_id: str | None = None,
 ) -> RecordAccess:
-    return RecordAccess(Originator(agency=agency, country=country), distribution, tlp, group)
+    """A record's access as the index keeps it: a sharing group by its id (its members are
+    read from the database at each match)."""
+    return RecordAccess(
+        originator_country=country,
+        originator_agency=agency,
+        tlp=tlp,
+        distribution=distribution,
+        sharing_group_id=group_id,
+    )
 
 
 @dataclass
@@ -45,3 +55,20 @@ class IntelShare:
     app: FastAPI
     client: AsyncClient
     source: EntitiesByRecord
+
+
+async def sharing_group(intel: IntelShare, group_id: str, *countries: str) -> None:
+    """A sharing group of whole countries, in the database the matches read members from."""
+    async with intel.app.state.runtime.db.session() as session:
+        session.add(
+            SharingGroup(
+                id=group_id,
+                name=group_id,
+                owner_country="KE",
+                owner_agency="customs-ke",
+                created_by="customs-ke",
+                created_at=datetime.now(UTC),
+            )
+        )
+        await session.flush()
+        session.add_all(SharingGroupMember(group_id=group_id, country=c) for c in countries)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from httpx import Response
 
-from intel_match_support import EntitiesByRecord, IntelShare, access
+from intel_match_support import EntitiesByRecord, IntelShare, access, sharing_group
 from intel_share.app import DEFINITION, create_app
 from intel_share.matching.service import live_index
 from intel_share.settings import IntelShareSettings
@@ -68,7 +68,7 @@ ONE_PER_DISTRIBUTION = {
     "r-org": [hung("r-org", "organisation")],
     "r-country": [hung("r-country", "country")],
     "r-community": [hung("r-community", "community")],
-    "r-group": [hung("r-group", "sharing_group", group=frozenset({"VN"}))],
+    "r-group": [hung("r-group", "sharing_group", group_id="g-vn")],
     "r-red": [hung("r-red", "community", "red")],
 }
 
@@ -78,8 +78,9 @@ ONE_PER_DISTRIBUTION = {
     [
         (CUSTOMS_KE, ["r-community", "r-country", "r-group", "r-org", "r-red"]),
         (
+            # Another organisation of the originator's country: not a member of the group.
             identity_headers("intel:read", client_id="ma-ke", country="KE"),
-            ["r-community", "r-country", "r-group"],
+            ["r-community", "r-country"],
         ),
         (CUSTOMS_VN, ["r-community", "r-group"]),
         (PARTNER_TH, ["r-community"]),
@@ -88,6 +89,7 @@ ONE_PER_DISTRIBUTION = {
 async def test_a_caller_finds_exactly_the_entities_of_records_it_may_see(
     intel_share: IntelShare, caller: dict[str, str], visible: list[str]
 ) -> None:
+    await sharing_group(intel_share, "g-vn", "VN")
     await loaded(intel_share, ONE_PER_DISTRIBUTION)
     assert await matched_records(intel_share, caller, "Nguyen Van Hung") == visible
 

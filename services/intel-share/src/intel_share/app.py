@@ -16,16 +16,23 @@ from intel_share.dependencies import CODE_LISTS
 from intel_share.federation.service import FEDERATION, Federation, scheduled
 from intel_share.matching.router import router as matching_router
 from intel_share.matching.service import entity_index, match_index_readiness
-from intel_share.matching.source import EntitySource, NoRecordsYet
+from intel_share.matching.source import EntitySource, RecordEntities
 from intel_share.proposals.router import router as proposals_router
+from intel_share.records.expiry import keep_announcing_expiries
 from intel_share.records.router import router as records_router
 from intel_share.rpc import rpc_endpoints
+from intel_share.seed import seed
 from intel_share.settings import IntelShareSettings
 from intel_share.sharing_groups.router import router as sharing_groups_router
 from intel_share.sightings.router import router as sightings_router
 from intel_share.taxii.router import router as taxii_router
 from pangolin_core.contracts.cites_codes import read_code_lists
-from pangolin_core.service import ServiceDefinition, ServiceRuntime, create_service_app
+from pangolin_core.service import (
+    ServiceDefinition,
+    ServiceRuntime,
+    background_task,
+    create_service_app,
+)
 from pangolin_core.telemetry import Telemetry
 
 
@@ -37,8 +44,10 @@ def lifespan_with(
         settings = runtime.settings
         assert isinstance(settings, IntelShareSettings)
         runtime.extras[CODE_LISTS] = read_code_lists()
+        expiries = keep_announcing_expiries(runtime.db, every_seconds=settings.expiry_check_seconds)
         async with (
             entity_index(runtime, source, reload_seconds=settings.match_index_reload_seconds),
+            background_task(expiries, name="intel-share-expiries"),
             httpx.AsyncClient(timeout=settings.federation_timeout) as http,
         ):
             federation = Federation(
@@ -69,7 +78,8 @@ DEFINITION = ServiceDefinition(
         taxii_router,
     ],
     rpc_endpoints=rpc_endpoints,
-    lifespan=lifespan_with(NoRecordsYet()),
+    lifespan=lifespan_with(RecordEntities()),
+    seed=seed,
     readiness=match_index_readiness,
 )
 

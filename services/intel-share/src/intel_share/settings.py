@@ -35,6 +35,9 @@ class IntelShareSettings(ServiceSettings):
     # The match index is rebuilt from the database this often (the record events keep it
     # current in between; a rebuild makes up for events a replica missed).
     match_index_reload_seconds: float = Field(900.0, gt=0)
+    # How often records past their `expires_on` are looked for, to take their entries off the
+    # watchlists (`records.expiry`).
+    expiry_check_seconds: float = Field(3600.0, gt=0)
 
     # The country this instance serves: records from elsewhere are downgraded on arrival.
     country: str = Field("KE", min_length=2, max_length=2)

@@ -72,6 +72,9 @@ class RecordAccess:
     distribution: str
     distribution_country: str | None = None
     sharing_group_members: frozenset[GroupMember] = field(default_factory=frozenset)
+    # Which group `sharing_group_members` are of: a holder that keeps the access for long (the
+    # match index) reads the group's members afresh rather than keep them.
+    sharing_group_id: str | None = None
 
 
 def is_originator(viewer: Viewer, record: RecordAccess) -> bool:

@@ -13,6 +13,7 @@ class AuditAction(StrEnum):
     CREATED = "created"
     READ = "read"  # one record by id (its sightings, proposals and versions too)
     SEARCHED = "searched"  # a search: `query` holds its filters, the records are its page
+    MATCHED = "matched"  # POST /v1/intel/match: `query` holds the query, the records its answer
     EXPORTED = "exported"  # a bulk read by a partner (TAXII, federation)
     UPDATED = "updated"
     REVOKED = "revoked"

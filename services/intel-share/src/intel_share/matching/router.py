@@ -1,5 +1,6 @@
 """`POST /v1/intel/match`: people and companies scored against the intelligence entities the
-caller may see, each score explained feature by feature."""
+caller may see, each score explained feature by feature. A match is a search of intelligence:
+it writes an audit row (who, the query, the records answered) in the request's unit of work."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from intel_share.matching.access import visible_to
-from intel_share.matching.service import live_index, match_entities
+from intel_share.matching import service
+from intel_share.matching.service import live_index
 from pangolin_core.contracts.intel import MatchQuery, MatchResult
+from pangolin_core.db import SessionDep
 from pangolin_core.identity import Caller, requires_scope
 from pangolin_core.matching import EntityIndex
 
@@ -26,7 +28,8 @@ async def entity_index(request: Request) -> EntityIndex:
 )
 async def match(
     body: MatchQuery,
+    session: SessionDep,
     caller: Annotated[Caller, Depends(requires_scope("intel:read"))],
     index: Annotated[EntityIndex, Depends(entity_index)],
 ) -> MatchResult:
-    return match_entities(index=index, query=body, visible=visible_to(caller))
+    return await service.match_for(session=session, index=index, query=body, caller=caller)

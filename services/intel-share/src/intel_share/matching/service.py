@@ -16,8 +16,14 @@ from typing import Any
 import structlog
 from nats.aio.msg import Msg
 from pydantic import ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from intel_share.access.rules import Viewer
+from intel_share.audit import service as audit
+from intel_share.audit.schemas import AuditAction
+from intel_share.matching.access import visible_to
 from intel_share.matching.source import EntitySource
+from intel_share.sharing_groups import repository as sharing_groups
 from pangolin_core.contracts.envelope import CloudEvent
 from pangolin_core.contracts.intel import (
     IntelRecordPublished,
@@ -28,6 +34,7 @@ from pangolin_core.contracts.intel import (
 )
 from pangolin_core.db import Database
 from pangolin_core.errors import DependencyUnavailable
+from pangolin_core.identity import Caller
 from pangolin_core.matching import EntityIndex, Visible, load_taggers
 from pangolin_core.service import ServiceRuntime, background_task
 
@@ -147,6 +154,24 @@ async def entity_index(
 def match_entities(*, index: EntityIndex, query: MatchQuery, visible: Visible) -> MatchResult:
     """People and companies of the records `visible` lets through, scored against `query`."""
     return index.match(query, visible=visible)
+
+
+async def match_for(
+    *, session: AsyncSession, index: EntityIndex, query: MatchQuery, caller: Caller
+) -> MatchResult:
+    """A caller's match (`POST /v1/intel/match`): what its organisation may see, audited
+    with the query and the records answered, in the caller's unit of work."""
+    viewer = Viewer.of(caller)
+    groups = await sharing_groups.groups_admitting(session, viewer)
+    result = match_entities(index=index, query=query, visible=visible_to(viewer, groups=groups))
+    await audit.record(
+        session=session,
+        action=AuditAction.MATCHED,
+        caller=caller,
+        record_ids=list(dict.fromkeys(m.record_id for m in result.matches)),
+        query=query.model_dump(mode="json", exclude_defaults=True),
+    )
+    return result
 
 
 async def match_index_readiness(runtime: ServiceRuntime) -> dict[str, Any]:

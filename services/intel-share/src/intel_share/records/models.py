@@ -65,6 +65,9 @@ class IntelRecord(IntelShareTable, table=True):
     revoked: bool = False
     revoked_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     revoked_reason: str | None = Field(default=None, sa_type=sa.Text)
+    # The version whose expiry has been announced (`intel.watchlist.changed` with no entries,
+    # `records.expiry`): a version is announced once; a new version may be announced again.
+    watchlist_expired_version: int | None = None
     created_by: str = Field(max_length=255)  # the client id that created it here
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -176,3 +176,51 @@ async def versions_of(session: AsyncSession, record_id: str) -> Sequence[IntelRe
         .order_by(col(IntelRecordVersion.version))
     )
     return (await session.exec(query)).all()
+
+
+def current_on(today: date) -> ColumnElement[bool]:
+    """Records in force on `today`: not revoked, not past their expiry date."""
+    return sa.and_(
+        col(IntelRecord.revoked).is_(False),
+        sa.or_(col(IntelRecord.expires_on).is_(None), col(IntelRecord.expires_on) >= today),
+    )
+
+
+async def current_entities(
+    session: AsyncSession, *, today: date, record_id: str | None = None
+) -> Sequence[IntelRecord]:
+    """Entity records in force on `today` (all of them, or the one `record_id`), whatever
+    their distribution: whoever reads them applies the access rule."""
+    query = select(IntelRecord).where(col(IntelRecord.type) == "entity", current_on(today))
+    if record_id is not None:
+        query = query.where(col(IntelRecord.id) == record_id)
+    return (await session.exec(query.order_by(col(IntelRecord.id)))).all()
+
+
+async def expired_unannounced(session: AsyncSession, *, today: date) -> Sequence[IntelRecord]:
+    """Records past their expiry (`expires_on` before `today`, not revoked) whose current
+    version's expiry has not been announced yet."""
+    announced = col(IntelRecord.watchlist_expired_version)
+    query = select(IntelRecord).where(
+        col(IntelRecord.revoked).is_(False),
+        col(IntelRecord.expires_on) < today,
+        sa.or_(announced.is_(None), announced != col(IntelRecord.version)),
+    )
+    return (await session.exec(query.order_by(col(IntelRecord.id)))).all()
+
+
+async def mark_expiry_announced(session: AsyncSession, record: IntelRecord) -> bool:
+    """Mark `record`'s version as announced; False when another replica did it first (or the
+    record changed meanwhile): then this one announces nothing."""
+    announced = col(IntelRecord.watchlist_expired_version)
+    result = await session.exec(
+        sa.update(IntelRecord)
+        .where(
+            col(IntelRecord.id) == record.id,
+            col(IntelRecord.version) == record.version,
+            col(IntelRecord.revoked).is_(False),
+            sa.or_(announced.is_(None), announced != record.version),
+        )
+        .values(watchlist_expired_version=record.version)
+    )
+    return bool(result.rowcount == 1)

@@ -57,6 +57,7 @@ from pangolin_core.contracts.intel import (
     IntelRecordRevoked,
     Originator,
     WatchlistChanged,
+    WatchlistEntry,
 )
 from pangolin_core.errors import BadRequest, Conflict, InvalidInput
 from pangolin_core.identity import Caller
@@ -331,18 +332,26 @@ async def _publish(session: AsyncSession, out: RecordOut) -> None:
             published_at=out.updated_at,
         )
         await enqueue(session, published.to_event(source=EVENT_SOURCE, subject=out.id))
-    watchlist = WatchlistChanged(
+    entries = watchlist_entries(out, today=out.updated_at.date())
+    await enqueue(
+        session, watchlist_changed(out, entries).to_event(source=EVENT_SOURCE, subject=out.id)
+    )
+
+
+def watchlist_changed(out: RecordOut, entries: list[WatchlistEntry]) -> WatchlistChanged:
+    """The `intel.watchlist.changed` of a record at its version: `entries` replace what the
+    record yielded before."""
+    return WatchlistChanged(
         record_id=out.id,
         record_version=out.version,
         record_type=out.type,
         title=out.title,
-        originator=originator,
+        originator=Originator(agency=out.originator.agency, country=out.originator.country),
         tlp=out.tlp,
         confidence=out.grading.confidence,
         valid_until=valid_until(out),
-        entries=watchlist_entries(out, today=out.updated_at.date()),
+        entries=entries,
     )
-    await enqueue(session, watchlist.to_event(source=EVENT_SOURCE, subject=out.id))
 
 
 # --- the operations ---
@@ -417,6 +426,7 @@ def record_access(
         distribution=record.distribution,
         distribution_country=record.distribution_country,
         sharing_group_members=members,
+        sharing_group_id=record.sharing_group_id,
     )
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from intel_share.access.rules import Viewer
 from intel_share.sharing_groups.models import SharingGroup, SharingGroupMember
 
 
@@ -25,6 +27,18 @@ async def by_name(session: AsyncSession, name: str) -> SharingGroup | None:
 
 async def all_groups(session: AsyncSession) -> Sequence[SharingGroup]:
     return (await session.exec(select(SharingGroup).order_by(col(SharingGroup.name)))).all()
+
+
+async def groups_admitting(session: AsyncSession, viewer: Viewer) -> frozenset[str]:
+    """The ids of the groups `viewer` is a member of (as its country or its agency)."""
+    query = select(SharingGroupMember.group_id).where(
+        col(SharingGroupMember.country) == viewer.country,
+        sa.or_(
+            col(SharingGroupMember.agency).is_(None),
+            col(SharingGroupMember.agency) == viewer.agency,
+        ),
+    )
+    return frozenset((await session.exec(query)).all())
 
 
 async def members_of(
