@@ -3,6 +3,10 @@ base class every risk-score table derives from."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
 from sqlalchemy.orm import registry
 from sqlmodel import SQLModel
 
@@ -13,3 +17,15 @@ metadata = service_metadata()
 
 class RiskScoreTable(SQLModel, registry=registry(metadata=metadata)):
     """Base of risk-score's tables: they land in this service's metadata only."""
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on both engines (SQLite hands back naive ones)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from risk_score.tables import RiskScoreTable
+from risk_score.tables import RiskScoreTable, UtcDateTime
 
 
 class Assessment(RiskScoreTable, table=True):
@@ -21,7 +21,7 @@ class Assessment(RiskScoreTable, table=True):
     office: str = Field(max_length=32)
     direction: str = Field(max_length=16)
     declared_on: date
-    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+    created_at: datetime = Field(sa_type=UtcDateTime, index=True)
     score: float
     lane: str = Field(max_length=8)
     random: bool

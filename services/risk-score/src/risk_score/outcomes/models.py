@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from risk_score.tables import RiskScoreTable
+from risk_score.tables import RiskScoreTable, UtcDateTime
 
 
 class Outcome(RiskScoreTable, table=True):
@@ -18,5 +18,5 @@ class Outcome(RiskScoreTable, table=True):
     result: str = Field(max_length=16)
     controls_applied: list[str] = Field(sa_type=sa.JSON)
     notes: str | None = Field(default=None, sa_type=sa.Text)
-    recorded_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+    recorded_at: datetime = Field(sa_type=UtcDateTime, index=True)
     recorded_by: str = Field(max_length=255)

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from risk_score.tables import RiskScoreTable
+from risk_score.tables import RiskScoreTable, UtcDateTime
 
 
 class TargetingProfile(RiskScoreTable, table=True):
@@ -17,7 +17,7 @@ class TargetingProfile(RiskScoreTable, table=True):
 
     id: str = Field(primary_key=True, max_length=36)
     current_version: int
-    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(sa_type=UtcDateTime)
 
 
 class TargetingProfileVersion(RiskScoreTable, table=True):
@@ -42,5 +42,5 @@ class TargetingProfileVersion(RiskScoreTable, table=True):
     review_date: date | None = None
     owner: str = Field(max_length=200)
     status: str = Field(max_length=8)
-    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(sa_type=UtcDateTime)
     created_by: str = Field(max_length=255)

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from risk_score.tables import RiskScoreTable
+from risk_score.tables import RiskScoreTable, UtcDateTime
 
 
 class WatchlistRecord(RiskScoreTable, table=True):
@@ -21,4 +21,4 @@ class WatchlistRecord(RiskScoreTable, table=True):
     confidence: int
     valid_until: date | None = None
     entries: list[dict[str, Any]] = Field(sa_type=sa.JSON)
-    updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(sa_type=UtcDateTime)
