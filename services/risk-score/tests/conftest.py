@@ -21,4 +21,4 @@ async def risk(database_url: str, nats_url: str) -> AsyncIterator[RiskService]:
     settings = RiskScoreSettings(database_url=database_url, nats_url=nats_url, random_rate=0.0)
     app = create_app(settings)
     async with running_app(app) as client:
-        yield RiskService(client, app.state.runtime.db, nats_url)
+        yield RiskService(client, app, app.state.runtime.db, nats_url)

@@ -10,6 +10,7 @@ from typing import Any
 
 import nats
 import sqlalchemy as sa
+from fastapi import FastAPI
 from httpx import AsyncClient
 
 from pangolin_core.contracts.envelope import EventData
@@ -27,6 +28,7 @@ NOBODY = identity_headers("species:read", client_id="reader", country="KE")
 @dataclass
 class RiskService:
     client: AsyncClient
+    app: FastAPI
     db: Database
     nats_url: str
 
@@ -45,6 +47,9 @@ class RiskService:
         )
         assert response.status_code == 201, response.text
         return response.json()
+
+    def state(self) -> Any:
+        return self.app.state.runtime.extras["risk_state"]
 
     async def count(self, table: str) -> int:
         async with self.db.session(write=False) as session:
