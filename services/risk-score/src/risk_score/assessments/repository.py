@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,8 +14,8 @@ from risk_score.outcomes.models import Outcome
 
 
 async def add(session: AsyncSession, row: Assessment) -> None:
-    session.add(row)
-    await session.flush()
+    # A Core insert: the hot path's one write, without the unit of work's bookkeeping.
+    await session.exec(sa.insert(Assessment).values(row.model_dump()))
 
 
 async def get(session: AsyncSession, assessment_id: str) -> Assessment | None:

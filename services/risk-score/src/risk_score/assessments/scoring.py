@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from pangolin_core.contracts.permits import Finding
@@ -80,8 +80,16 @@ class CompiledProfile:
     valid_from: date | None
     valid_until: date | None
     predicate: Predicate
+    # No office, direction or validity limits: `applies` has nothing to check.
+    everywhere: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        limits = (self.offices, self.directions, self.valid_from, self.valid_until)
+        object.__setattr__(self, "everywhere", not any(limits))
 
     def applies(self, facts: Facts, on: date) -> bool:
+        if self.everywhere:
+            return True
         if self.offices and facts.office not in self.offices:
             return False
         if self.directions and facts.direction not in self.directions:
@@ -188,7 +196,7 @@ def score(
         if profile.forced_lane is not None:
             detail += f"; forces lane {profile.forced_lane}"
         reasons.append(
-            RiskReason(
+            RiskReason.model_construct(
                 source="profile",
                 id=profile.profile_id,
                 title=profile.name,
@@ -200,7 +208,7 @@ def score(
         points = finding_points(finding)
         if points > 0:
             reasons.append(
-                RiskReason(
+                RiskReason.model_construct(
                     source="finding",
                     id=finding.code,
                     title=finding.message,
@@ -211,7 +219,7 @@ def score(
     for hit in intel_hits:
         points = round(INTEL_POINTS.get(hit.kind, 0) * hit.confidence / 100, 1)
         reasons.append(
-            RiskReason(
+            RiskReason.model_construct(
                 source="intel",
                 id=hit.entry_id,
                 title=f"Watchlist {hit.kind}: {hit.title}",
@@ -222,7 +230,7 @@ def score(
     if model is not None and model_points > 0:
         top = ", ".join(f"{name} {value:+.2f}" for name, value in model.contributions[:3])
         reasons.append(
-            RiskReason(
+            RiskReason.model_construct(
                 source="model",
                 id=model.model_version,
                 title=f"Learned model: {model.probability:.0%} probability of non-compliance",
@@ -232,7 +240,7 @@ def score(
         )
     if random:
         reasons.append(
-            RiskReason(
+            RiskReason.model_construct(
                 source="random",
                 id=None,
                 title="Random selection for compliance measurement",

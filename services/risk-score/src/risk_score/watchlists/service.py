@@ -69,6 +69,11 @@ COMPANY_FORMS = frozenset(
     }
 )
 _NOT_WORD = re.compile(r"[^\w]+")
+_DIGITS = re.compile(r"\d+")
+
+
+def _words_key(words: str) -> str:
+    return " ".join(words.casefold().split())
 
 
 def normalise_name(name: str) -> str:
@@ -143,7 +148,7 @@ class WatchlistIndex:
         self.routes: list[HeldEntry] = []
         hubs: dict[str, list[HeldEntry]] = defaultdict(list)
         species: dict[str, list[HeldEntry]] = defaultdict(list)
-        concealment: list[tuple[re.Pattern[str], HeldEntry]] = []
+        concealment: dict[str, list[HeldEntry]] = defaultdict(list)
         for entries in self._records.values():
             for held in entries:
                 e = held.entry
@@ -164,19 +169,30 @@ class WatchlistIndex:
                         for name in e.names:
                             species[" ".join(name.lower().split())].append(held)
                     case "concealment":
-                        words = [w for w in e.names if w.strip()]
-                        if words:
-                            alternatives = "|".join(
-                                r"\s+".join(map(re.escape, w.split())) for w in words
-                            )
-                            pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.I)
-                            concealment.append((pattern, held))
+                        for word in e.names:
+                            if word.split():
+                                concealment[_words_key(word)].append(held)
         self.traders = dict(traders)
         self.trader_names = list(self.traders)
         self.vessels = vessels
         self.hubs = dict(hubs)
         self.species = dict(species)
-        self.concealment = concealment
+        # Every concealment word in one pattern: one search per description, whatever the
+        # number of entries; a match is looked up by its normalised words.
+        self.concealment = dict(concealment)
+        self.concealment_pattern = (
+            re.compile(
+                r"(?<!\w)(?:"
+                + "|".join(
+                    r"\s+".join(map(re.escape, words.split()))
+                    for words in sorted(concealment, key=len, reverse=True)
+                )
+                + r")(?!\w)",
+                re.IGNORECASE,
+            )
+            if concealment
+            else None
+        )
 
     def match(self, declaration: Declaration, *, on: date) -> list[IntelHit]:
         hits: dict[str, IntelHit] = {}
@@ -201,7 +217,10 @@ class WatchlistIndex:
                     limit=3,
                 ):
                     candidates.append((name, similarity))
+            digits = _DIGITS.findall(key)
             for name, similarity in candidates:
+                if _DIGITS.findall(name) != digits:
+                    continue  # "Exporter 12" is not "Exporter 13", however similar
                 for held in self.traders[name]:
                     country = held.entry.country
                     if country and party.country and country.upper() != party.country:
@@ -232,10 +251,9 @@ class WatchlistIndex:
         for line in declaration.lines:
             for held in self.species.get(" ".join(line.species.lower().split()), ()):
                 add(held, f"line {line.line_no}: {line.species}")
-            if line.description:
-                for pattern, held in self.concealment:
-                    found = pattern.search(line.description)
-                    if found:
+            if line.description and self.concealment_pattern is not None:
+                for found in self.concealment_pattern.finditer(line.description):
+                    for held in self.concealment[_words_key(found.group(0))]:
                         add(held, f"line {line.line_no} description: {found.group(0)!r}")
         return list(hits.values())
 
