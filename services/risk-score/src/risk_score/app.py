@@ -23,7 +23,6 @@ from risk_score.evaluation.router import router as evaluation_router
 from risk_score.outcomes.router import router as outcomes_router
 from risk_score.profiles.router import router as profiles_router
 from risk_score.profiles.service import PROFILES
-from risk_score.readmodels import keep_current, run_after_commit
 from risk_score.settings import RiskScoreSettings
 from risk_score.species.handlers import species_consumer
 from risk_score.species.service import SPECIES
@@ -34,7 +33,7 @@ from risk_score.watchlists.service import WATCHLISTS
 def consumers(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
     state = state_of(runtime)
     # Changes reach memory when their transaction commits; registered before any consumer.
-    runtime.db.on_commit(run_after_commit)
+    runtime.db.on_commit(state.read_models.on_commit)
     return [watchlist_consumer(state.watchlists), species_consumer(state.species)]
 
 
@@ -49,7 +48,7 @@ async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
         WATCHLISTS: state.watchlists.load,
         SPECIES: state.species.load,
     }
-    refresher = keep_current(runtime.db, loaders, state.settings.refresh_interval)
+    refresher = state.read_models.keep_current(runtime.db, loaders, state.settings.refresh_interval)
     async with background_task(refresher, name="risk-score-read-models"):
         yield
 

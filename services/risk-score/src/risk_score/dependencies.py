@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,6 +13,7 @@ from pangolin_core.service import ServiceRuntime
 from risk_score.assessments.scoring import Thresholds
 from risk_score.features.schemas import Features, FeatureSource, ModelScorer
 from risk_score.profiles.active import ActiveProfiles
+from risk_score.readmodels import ReadModels
 from risk_score.settings import RiskScoreSettings
 from risk_score.species.service import SpeciesIndex
 from risk_score.watchlists.service import WatchlistIndex
@@ -29,6 +30,7 @@ class RiskState:
     watchlists: WatchlistIndex
     species: SpeciesIndex
     features: FeatureSource
+    read_models: ReadModels = field(default_factory=ReadModels)
     # None until a learned model exists; risk-b's model store sets it.
     model: ModelScorer | None = None
 

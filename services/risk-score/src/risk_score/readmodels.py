@@ -4,13 +4,15 @@ species) and how it stays current.
 - In this process, a change is applied to memory right after its transaction commits
   (`after_commit`), so the next assessment sees it.
 - Every change also bumps a revision row in the same transaction; each replica polls the
-  revisions every `refresh_interval` (one small SELECT) and reloads what another replica
-  changed. Events are consumed by one durable consumer shared by the replicas, so only one
-  replica applies each event: the poll is how the others learn of it."""
+  revisions every `refresh_interval` (one small SELECT) and reloads a model when the revision
+  moved by more than its own commits (another replica changed it). Events are consumed by
+  one durable consumer shared by the replicas, so only one replica applies each event: the
+  poll is how the others learn of it."""
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -25,6 +27,7 @@ from risk_score.tables import RiskScoreTable
 log = structlog.get_logger(__name__)
 
 AFTER_COMMIT = "risk_score.after_commit"
+BUMPED = "risk_score.bumped"
 
 
 class ReadModelRevision(RiskScoreTable, table=True):
@@ -39,22 +42,15 @@ def after_commit(session: AsyncSession, apply: Callable[[], None]) -> None:
     session.info.setdefault(AFTER_COMMIT, []).append(apply)
 
 
-def run_after_commit(info: dict[str, Any]) -> None:
-    for apply in info.get(AFTER_COMMIT, ()):
-        apply()
-
-
 async def bump(session: AsyncSession, name: str) -> None:
-    """Mark read model `name` changed, in the caller's transaction."""
-    row = await session.get(ReadModelRevision, name)
-    if row is None:
-        session.add(ReadModelRevision(name=name, revision=1))
-    else:
-        await session.exec(
-            sa.update(ReadModelRevision)
-            .where(col(ReadModelRevision.name) == name)
-            .values(revision=col(ReadModelRevision.revision) + 1)
-        )
+    """Mark read model `name` changed, in the caller's transaction (its row exists from the
+    migration on, so concurrent writers only ever update it)."""
+    await session.exec(
+        sa.update(ReadModelRevision)
+        .where(col(ReadModelRevision.name) == name)
+        .values(revision=col(ReadModelRevision.revision) + 1)
+    )
+    session.info.setdefault(BUMPED, []).append(name)
 
 
 async def revisions(db: Database) -> dict[str, int]:
@@ -66,18 +62,41 @@ async def revisions(db: Database) -> dict[str, int]:
 Loader = Callable[[Database], Awaitable[None]]
 
 
-async def keep_current(db: Database, loaders: Mapping[str, Loader], interval: float) -> None:
-    """Reload a read model whenever its revision moved (another replica or this one)."""
-    # Nothing seen yet: the first poll reloads every model once, which covers a change
-    # committed while the lifespan was loading.
-    seen: dict[str, int] = {}
-    while True:
-        await asyncio.sleep(interval)  # the poll period, not a race workaround
-        try:
-            current = await revisions(db)
-            for name, revision in current.items():
-                if seen.get(name) != revision and name in loaders:
-                    await loaders[name](db)
-            seen = current
-        except Exception:
-            log.exception("read_model_refresh_failed")
+class ReadModels:
+    """Applies committed changes to memory and reloads what other replicas changed."""
+
+    def __init__(self) -> None:
+        # Revisions this process committed (and applied to memory already), per read model.
+        self.local: Counter[str] = Counter()
+
+    def on_commit(self, info: dict[str, Any]) -> None:
+        for apply in info.get(AFTER_COMMIT, ()):
+            apply()
+        self.local.update(info.get(BUMPED, ()))
+
+    async def keep_current(
+        self, db: Database, loaders: Mapping[str, Loader], interval: float
+    ) -> None:
+        """Poll the revisions; reload a model when someone else moved its revision."""
+        # Nothing seen yet: the first poll reloads every model once, which covers a change
+        # committed while the lifespan was loading.
+        seen: dict[str, int] = {}
+        counted: Counter[str] = Counter()
+        while True:
+            await asyncio.sleep(interval)  # the poll period, not a race workaround
+            try:
+                # Snapshot our own commits before reading: each one is then in `current`,
+                # so (moved - ours) > 0 means another replica changed the model. A commit of
+                # ours landing in between only causes one reload too many.
+                ours = Counter(self.local)
+                current = await revisions(db)
+                for name, revision in current.items():
+                    if name not in loaders:
+                        continue
+                    moved = revision - seen[name] if name in seen else None
+                    if moved is None or moved > ours[name] - counted[name]:
+                        await loaders[name](db)
+                    seen[name] = revision
+                counted = ours
+            except Exception:
+                log.exception("read_model_refresh_failed")

@@ -47,11 +47,16 @@ def upgrade() -> None:
             batch_op.f("ix_assessment_declaration_id"), ["declaration_id"], unique=False
         )
 
-    op.create_table(
+    revisions = op.create_table(
         "read_model_revision",
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_read_model_revision")),
+    )
+    # One row per in-memory read model: writers only ever update them.
+    op.bulk_insert(
+        revisions,
+        [{"name": name, "revision": 0} for name in ("profiles", "watchlists", "species")],
     )
     op.create_table(
         "species_taxon",
