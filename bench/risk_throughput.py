@@ -8,7 +8,8 @@
 2. The same plus the one insert of the assessment with its outbox event (SQLite), sequential.
 3. `risk.rpc.assess` p50 / p99 over a nats-server started here on a free port (the app runs
    its lifespan in this process: SQLite in a temp dir, profiles posted through its API),
-   sequential calls after a warm-up, then 16 callers in flight.
+   sequential calls after a warm-up, then 16 callers in flight. 2 and 3 run on SQLite, then on
+   PostgreSQL when one answers (`--postgres URL`, '' to skip; a fresh database, dropped).
 
 Targets (issue 6): >= 2,000 assessments/s on one core (1), RPC p99 < 10 ms (3).
 
@@ -19,11 +20,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import os
 import random
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import ModuleType
@@ -31,6 +35,7 @@ from typing import Any
 from uuid import uuid4
 
 import nats
+from sqlalchemy.engine import make_url
 
 from pangolin_core import migrations
 from pangolin_core.contracts.intel import WatchlistEntry
@@ -65,6 +70,7 @@ def _sibling(name: str) -> ModuleType:
 
 risk_criteria = _sibling("risk_criteria")
 PROFILES = 200
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 OFFICES = ["KEMBA", "KENBO", "KEJKI", "NGLOS", "VNSGN"]
 ANALYST = identity_headers("risk:profiles", "risk:read", client_id="bench")
 
@@ -187,7 +193,7 @@ def in_process(requests: list[AssessmentRequest], state: RiskState, seconds: flo
     done, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds:
         for request in requests:
-            service.evaluate(state=state, request=request, assessment_id="x")
+            service.evaluate(state=state, request=request)
         done += len(requests)
     return done / (time.perf_counter() - started)
 
@@ -272,11 +278,11 @@ async def main(args: argparse.Namespace) -> None:
     )
     lanes: dict[str, int] = {}
     for request in requests:
-        _, scored = service.evaluate(state=state, request=request, assessment_id="x")
+        _, scored = service.evaluate(state=state, request=request)
         lanes[scored.lane] = lanes.get(scored.lane, 0) + 1
     print(
         f"{len(state.profiles.profiles)} active profiles, {len(species_map):,} checklist species, "
-        f"600 watchlist entries; lanes over 1,000 declarations: {lanes}"
+        f"200 watchlist records; lanes over 1,000 declarations: {lanes}"
     )
     rate = in_process(requests, state, args.seconds)
     print(f"in-process scoring (no DB):        {rate:>8,.0f} assessments/s   target >= 2,000")
@@ -284,31 +290,81 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder:
         server = NatsServer(Path(folder) / "nats").start()
         try:
-            url = f"sqlite:///{folder}/risk.db"
-            await migrations.upgrade(DEFINITION.migrations, url)
-            app = create_app(
-                RiskScoreSettings(database_url=url, nats_url=server.url, log_level="WARNING")
+            await against(
+                f"sqlite:///{folder}/risk.db", "SQLite", server, bodies, species_map, requests, args
             )
-            async with running_app(app) as client:
-                for body in bodies:
-                    response = await client.post("/v1/risk/profiles", json=body, headers=ANALYST)
-                    assert response.status_code == 201, response.text
-                app.state.runtime.extras[RISK_STATE].species.replace_all(species_map)
-                stored = await with_store(app, requests, args.seconds)
-                print(f"scoring + insert (SQLite, sequential): {stored:>6,.0f} assessments/s")
-                figures = await rpc(server.url, requests, args.calls)
-                print(
-                    f"risk.rpc.assess over NATS, {args.calls} sequential:"
-                    f" p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms"
-                    f" (target < 10 ms); {figures['sequential_per_s']:,.0f}/s"
-                )
-                print(f"risk.rpc.assess, 16 in flight: {figures['16_in_flight_per_s']:,.0f}/s")
+            if args.postgres:
+                async with postgres_database(args.postgres) as url:
+                    await against(url, "PostgreSQL", server, bodies, species_map, requests, args)
         finally:
             server.stop()
+
+
+@asynccontextmanager
+async def postgres_database(admin: str) -> AsyncIterator[str]:
+    """A fresh database on the server for this run, dropped afterwards."""
+    import asyncpg
+
+    name = f"pangolin_bench_{uuid4().hex[:12]}"
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    try:
+        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+async def against(
+    url: str,
+    engine: str,
+    server: NatsServer,
+    bodies: list[dict[str, Any]],
+    species_map: dict[str, frozenset[str]],
+    requests: list[AssessmentRequest],
+    args: argparse.Namespace,
+) -> None:
+    """The service on `url`: scoring with its insert, then the RPC over NATS."""
+    await migrations.upgrade(DEFINITION.migrations, url)
+    nc = await nats.connect(server.url)
+    try:  # a fresh RISK stream for each engine
+        js = nc.jetstream()
+        for info in await js.streams_info():
+            if info.config.name:
+                await js.delete_stream(info.config.name)
+    finally:
+        await nc.close()
+    settings = RiskScoreSettings(database_url=url, nats_url=server.url, log_level="WARNING")
+    app = create_app(settings)
+    async with running_app(app) as client:
+        for body in bodies:
+            response = await client.post("/v1/risk/profiles", json=body, headers=ANALYST)
+            assert response.status_code == 201, response.text
+        app.state.runtime.extras[RISK_STATE].species.replace_all(species_map)
+        stored = await with_store(app, requests, args.seconds)
+        print(f"{engine}: scoring + insert, sequential: {stored:,.0f} assessments/s")
+        figures = await rpc(server.url, requests, args.calls)
+        print(
+            f"{engine}: risk.rpc.assess over NATS, {args.calls} sequential:"
+            f" p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms"
+            f" (target < 10 ms); {figures['sequential_per_s']:,.0f}/s;"
+            f" 16 in flight {figures['16_in_flight_per_s']:,.0f}/s"
+        )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("PANGOLIN_BENCH_POSTGRES_URL", DEFAULT_POSTGRES),
+        help="admin URL of a PostgreSQL server ('' to skip)",
+    )
     asyncio.run(main(parser.parse_args()))

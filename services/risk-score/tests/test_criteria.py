@@ -85,6 +85,70 @@ def holds(tree: Any, facts: Facts = FACTS) -> bool:
         ({"any": [{"transit_through": ["HK"]}, {"watchlist": "vessel"}]}, False),
         ({"not": {"watchlist": "vessel"}}, True),
         ({"not": {"all": [{"watchlist": "hub"}]}}, False),
+        (
+            {
+                "all": [
+                    {"watchlist": "hub"},
+                    {"field": "lines", "op": ">", "value": 1},
+                    {"transit_through": ["SG"]},
+                    {"field": "terms", "in": ["SCA"]},
+                ]
+            },
+            True,
+        ),
+        (
+            {
+                "all": [
+                    {"watchlist": "hub"},
+                    {"field": "lines", "op": ">", "value": 1},
+                    {"transit_through": ["SG"]},
+                    {"field": "terms", "in": ["LIV"]},
+                ]
+            },
+            False,
+        ),
+        (
+            {
+                "any": [
+                    {"watchlist": "route"},
+                    {"field": "lines", "op": ">", "value": 5},
+                    {"transit_through": ["HK"]},
+                    {"field": "terms", "in": ["SCA"]},
+                ]
+            },
+            True,
+        ),
+        (
+            {
+                "any": [
+                    {"watchlist": "route"},
+                    {"field": "lines", "op": ">", "value": 5},
+                    {"transit_through": ["HK"]},
+                    {"field": "terms", "in": ["LIV"]},
+                ]
+            },
+            False,
+        ),
+        (
+            {
+                "any": [
+                    {"watchlist": "route"},
+                    {"field": "lines", "op": ">", "value": 5},
+                    {"watchlist": "hub"},
+                ]
+            },
+            True,
+        ),
+        (
+            {
+                "all": [
+                    {"watchlist": "hub"},
+                    {"field": "lines", "op": ">", "value": 1},
+                    {"watchlist": "route"},
+                ]
+            },
+            False,
+        ),
     ],
 )
 def test_each_operator(tree: dict[str, Any], expected: bool) -> None:

@@ -30,9 +30,7 @@ class AssessmentNotFound(NotFound):
     code, title = "assessment_not_found", "No such assessment"
 
 
-def evaluate(
-    *, state: RiskState, request: AssessmentRequest, assessment_id: str
-) -> tuple[Facts, Scored]:
+def evaluate(*, state: RiskState, request: AssessmentRequest) -> tuple[Facts, Scored]:
     """Everything but the storing: pure apart from reading the in-memory read models."""
     declaration, findings = request.declaration, request.findings
     on = declaration.declared_on
@@ -71,7 +69,7 @@ async def assess(
     *, session: AsyncSession, state: RiskState, request: AssessmentRequest, client_id: str
 ) -> RiskAssessment:
     assessment_id = str(uuid4())
-    facts, scored = evaluate(state=state, request=request, assessment_id=assessment_id)
+    facts, scored = evaluate(state=state, request=request)
     answer = RiskAssessment(
         assessment_id=assessment_id,
         score=scored.score,
