@@ -165,10 +165,24 @@ async def test_a_watchlist_event_changes_the_next_assessment(risk: RiskService) 
 
     answer = await eventually(hit, timeout=5)
     assert time.monotonic() - published < 1.0
-    (reason,) = answer["reasons"]
+    # The answer (bound for the single window) says an intelligence hit, never which record.
+    (told,) = answer["reasons"]
+    assert told == {
+        "source": "intel",
+        "id": None,
+        "title": "Intelligence hit (trader)",
+        "points": 40.0,  # 50 points at 80 % confidence
+        "detail": None,
+    }
+    # Customs reads the full reason with the stored assessment.
+    stored = await risk.client.get(
+        f"/v1/risk/assessments/{answer['assessment_id']}", headers=READER
+    )
+    (reason,) = stored.json()["reasons"]
     assert reason["source"] == "intel" and reason["id"] == "rec-1:trader:1"
-    assert reason["points"] == 40.0  # 50 points at 80 % confidence
+    assert reason["title"] == "Watchlist trader: Broker of pangolin scales"
     assert "Lagos Agro Exports" in reason["detail"]
+    assert stored.json()["facts"]["watchlist"] == ["trader"]
 
     # An older version is ignored; a newer one with no entries removes the record's entries.
     await risk.publish(watchlist(0, []))

@@ -84,4 +84,4 @@ async def test_a_watchlist_event_reaches_both_replicas(replicas: list[RiskServic
             return answer if answer["reasons"] else None
 
         answer = await eventually(hit, timeout=5)
-        assert answer["reasons"][0]["id"] == "rec-9:hub:1"
+        assert answer["reasons"][0]["title"] == "Intelligence hit (hub)"

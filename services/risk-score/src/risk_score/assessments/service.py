@@ -13,7 +13,12 @@ from uuid import uuid4
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from pangolin_core.contracts.risk import AssessmentCompleted, AssessmentRequest, RiskAssessment
+from pangolin_core.contracts.risk import (
+    AssessmentCompleted,
+    AssessmentRequest,
+    RiskAssessment,
+    RiskReason,
+)
 from pangolin_core.errors import NotFound
 from pangolin_core.messaging.outbox import enqueue
 from risk_score.assessments import repository
@@ -65,18 +70,37 @@ def evaluate(*, state: RiskState, request: AssessmentRequest) -> tuple[Facts, Sc
     return facts, scored
 
 
+def without_intelligence(reason: RiskReason) -> RiskReason:
+    """An intelligence hit as the caller and the event see it: its points, not the record.
+
+    The answer travels to the single window, where the declarant's side must not learn it is
+    on a watchlist (tipping-off) nor which partner's record said so (TLP); customs reads the
+    full reason with the stored assessment (`GET /v1/risk/assessments/{id}`, `risk:read`)."""
+    if reason.source != "intel":
+        return reason
+    kind = reason.title.split(":", 1)[0].removeprefix("Watchlist ").strip()
+    return RiskReason.model_construct(
+        source="intel",
+        id=None,
+        title=f"Intelligence hit ({kind})",
+        points=reason.points,
+        detail=None,
+    )
+
+
 async def assess(
     *, session: AsyncSession, state: RiskState, request: AssessmentRequest, client_id: str
 ) -> RiskAssessment:
     assessment_id = str(uuid4())
     facts, scored = evaluate(state=state, request=request)
+    told = [without_intelligence(r) for r in scored.reasons]
     answer = RiskAssessment(
         assessment_id=assessment_id,
         score=scored.score,
         lane=scored.lane,
         controls=scored.controls,
         random=scored.random,
-        reasons=scored.reasons,
+        reasons=told,
         model_version=scored.model_version,
         profile_versions=scored.profile_versions,
     )
@@ -116,7 +140,7 @@ async def assess(
         lane=scored.lane,
         random=scored.random,
         controls=scored.controls,
-        reasons=scored.reasons,
+        reasons=told,
         profile_versions=scored.profile_versions,
         model_version=scored.model_version,
         assessed_at=now,
