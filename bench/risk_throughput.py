@@ -45,7 +45,7 @@ from pangolin_core.natsserver import NatsServer
 from pangolin_core.testing import identity_headers, running_app
 from risk_score.app import DEFINITION, create_app
 from risk_score.assessments import service
-from risk_score.dependencies import RISK_STATE, NoFeatures, RiskState
+from risk_score.dependencies import RISK_STATE, NoFeatures, RiskState, writer_of
 from risk_score.profiles.active import ActiveProfiles, compile_version
 from risk_score.profiles.models import TargetingProfileVersion
 from risk_score.settings import RiskScoreSettings
@@ -200,12 +200,11 @@ def in_process(requests: list[AssessmentRequest], state: RiskState, seconds: flo
 
 async def with_store(app: Any, requests: list[AssessmentRequest], seconds: float) -> float:
     runtime = app.state.runtime
-    state = runtime.extras[RISK_STATE]
+    state, writer = runtime.extras[RISK_STATE], writer_of(runtime)
     done, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds:
         request = requests[done % len(requests)]
-        async with runtime.db.session() as session:
-            await service.assess(session=session, state=state, request=request, client_id="bench")
+        await service.assess(writer=writer, state=state, request=request, client_id="bench")
         done += 1
     return done / (time.perf_counter() - started)
 

@@ -18,7 +18,7 @@ from pangolin_core.service import (
 from pangolin_core.telemetry import Telemetry
 from risk_score.assessments.handlers import rpc_endpoints
 from risk_score.assessments.router import router as assessments_router
-from risk_score.dependencies import state_of
+from risk_score.dependencies import state_of, writer_of
 from risk_score.evaluation.router import router as evaluation_router
 from risk_score.outcomes.router import router as outcomes_router
 from risk_score.profiles.router import router as profiles_router
@@ -49,8 +49,11 @@ async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
         SPECIES: state.species.load,
     }
     refresher = state.read_models.keep_current(runtime.db, loaders, state.settings.refresh_interval)
-    async with background_task(refresher, name="risk-score-read-models"):
-        yield
+    try:
+        async with background_task(refresher, name="risk-score-read-models"):
+            yield
+    finally:
+        await writer_of(runtime).close()
 
 
 DEFINITION = ServiceDefinition(

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from pangolin_core.contracts.permits import Declaration, Finding
 from pangolin_core.service import ServiceRuntime
 from risk_score.assessments.scoring import Thresholds
+from risk_score.assessments.writer import AssessmentWriter
 from risk_score.features.schemas import Features, FeatureSource, ModelScorer
 from risk_score.profiles.active import ActiveProfiles
 from risk_score.readmodels import ReadModels
@@ -19,6 +20,7 @@ from risk_score.species.service import SpeciesIndex
 from risk_score.watchlists.service import WatchlistIndex
 
 RISK_STATE = "risk_state"
+ASSESSMENT_WRITER = "assessment_writer"
 
 
 @dataclass
@@ -67,9 +69,23 @@ def state_of(runtime: ServiceRuntime) -> RiskState:
     return state
 
 
+def writer_of(runtime: ServiceRuntime) -> AssessmentWriter:
+    writer = runtime.extras.get(ASSESSMENT_WRITER)
+    if writer is None:
+        writer = AssessmentWriter(runtime.db)
+        runtime.extras[ASSESSMENT_WRITER] = writer
+    assert isinstance(writer, AssessmentWriter)
+    return writer
+
+
+async def assessment_writer(request: Request) -> AssessmentWriter:
+    return writer_of(request.app.state.runtime)
+
+
 async def risk_state(request: Request) -> RiskState:
     state: RiskState = request.app.state.runtime.extras[RISK_STATE]
     return state
 
 
 RiskStateDep = Annotated[RiskState, Depends(risk_state)]
+WriterDep = Annotated[AssessmentWriter, Depends(assessment_writer)]

@@ -8,7 +8,7 @@ from pangolin_core.contracts.risk import ASSESS_SUBJECT, AssessmentRequest, Risk
 from pangolin_core.messaging.rpc import RpcEndpoint
 from pangolin_core.service import ServiceRuntime
 from risk_score.assessments import service
-from risk_score.dependencies import state_of
+from risk_score.dependencies import state_of, writer_of
 
 # Who asked over NATS: the bus is internal (permit-verify asks while verifying).
 RPC_CLIENT = "nats:risk.rpc.assess"
@@ -16,10 +16,11 @@ RPC_CLIENT = "nats:risk.rpc.assess"
 
 def rpc_endpoints(runtime: ServiceRuntime) -> list[RpcEndpoint[Any, Any]]:
     async def handle(request: AssessmentRequest) -> RiskAssessment:
-        state = state_of(runtime)
-        async with runtime.db.session() as session:
-            return await service.assess(
-                session=session, state=state, request=request, client_id=RPC_CLIENT
-            )
+        return await service.assess(
+            writer=writer_of(runtime),
+            state=state_of(runtime),
+            request=request,
+            client_id=RPC_CLIENT,
+        )
 
     return [RpcEndpoint(ASSESS_SUBJECT, AssessmentRequest, handle)]

@@ -13,9 +13,10 @@ from risk_score.assessments.models import Assessment
 from risk_score.outcomes.models import Outcome
 
 
-async def add(session: AsyncSession, row: Assessment) -> None:
-    # A Core insert: the hot path's one write, without the unit of work's bookkeeping.
-    await session.exec(sa.insert(Assessment).values(row.model_dump()))
+async def add_many(session: AsyncSession, rows: Sequence[Assessment]) -> None:
+    # One Core insert for the batch: the hot path's write, without the unit of work's
+    # bookkeeping.
+    await session.exec(sa.insert(Assessment), params=[row.model_dump() for row in rows])
 
 
 async def get(session: AsyncSession, assessment_id: str) -> Assessment | None:

@@ -11,7 +11,7 @@ from pangolin_core.db import SessionDep
 from pangolin_core.identity import Caller, requires_scope
 from risk_score.assessments import service
 from risk_score.assessments.schemas import AssessmentOut
-from risk_score.dependencies import RiskStateDep
+from risk_score.dependencies import RiskStateDep, WriterDep
 
 router = APIRouter(prefix="/v1/risk/assessments", tags=["assessments"])
 
@@ -28,10 +28,10 @@ AssessmentId = Annotated[str, Path(max_length=36, description="The assessment's 
     "draw does not change.",
 )
 async def assess(
-    body: AssessmentRequest, session: SessionDep, state: RiskStateDep, caller: Assessor
+    body: AssessmentRequest, writer: WriterDep, state: RiskStateDep, caller: Assessor
 ) -> RiskAssessment:
     return await service.assess(
-        session=session, state=state, request=body, client_id=caller.client_id
+        writer=writer, state=state, request=body, client_id=caller.client_id
     )
 
 

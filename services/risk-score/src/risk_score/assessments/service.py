@@ -1,7 +1,8 @@
 """Assessing a declaration: facts from the in-memory read models, scoring, one insert.
 
 The hot path reads no table: profiles, watchlists and species are held in memory
-(`readmodels`); the only round trip is the insert of the assessment with its outbox event.
+(`readmodels`); its only round trip is the insert of the assessment with its outbox event,
+shared with concurrent calls (`writer`: group commit).
 A declaration sent again is assessed again and stored as a new assessment (the current
 profiles and intelligence apply to an amended declaration); the random draw is keyed on the
 declaration id, so sending it again cannot move it into or out of the random sample."""
@@ -20,12 +21,12 @@ from pangolin_core.contracts.risk import (
     RiskReason,
 )
 from pangolin_core.errors import NotFound
-from pangolin_core.messaging.outbox import enqueue
 from risk_score.assessments import repository
 from risk_score.assessments.facts import Facts, derive_facts
 from risk_score.assessments.models import Assessment
 from risk_score.assessments.schemas import AssessmentOut
 from risk_score.assessments.scoring import Scored, randomly_selected, score
+from risk_score.assessments.writer import AssessmentWriter
 from risk_score.dependencies import RiskState
 
 SOURCE = "risk-score"
@@ -89,8 +90,10 @@ def without_intelligence(reason: RiskReason) -> RiskReason:
 
 
 async def assess(
-    *, session: AsyncSession, state: RiskState, request: AssessmentRequest, client_id: str
+    *, writer: AssessmentWriter, state: RiskState, request: AssessmentRequest, client_id: str
 ) -> RiskAssessment:
+    """Score and store (through the group-commit writer: HTTP and RPC alike); the answer is
+    returned once the assessment and its event are committed."""
     assessment_id = str(uuid4())
     facts, scored = evaluate(state=state, request=request)
     told = [without_intelligence(r) for r in scored.reasons]
@@ -107,28 +110,25 @@ async def assess(
     declaration = request.declaration
     now = datetime.now(UTC)
     reasons = [r.model_dump(mode="json") for r in scored.reasons]
-    await repository.add(
-        session,
-        Assessment(
-            id=assessment_id,
-            declaration_id=declaration.declaration_id,
-            office=declaration.office,
-            direction=declaration.direction,
-            declared_on=declaration.declared_on,
-            created_at=now,
-            score=scored.score,
-            lane=scored.lane,
-            random=scored.random,
-            targeted=scored.targeted,
-            controls=scored.controls,
-            reasons=reasons,
-            profile_versions=scored.profile_versions,
-            model_version=scored.model_version,
-            declaration=declaration.model_dump(mode="json", by_alias=True),
-            findings=[f.model_dump(mode="json") for f in request.findings],
-            facts=facts.to_json(),
-            client_id=client_id,
-        ),
+    row = Assessment(
+        id=assessment_id,
+        declaration_id=declaration.declaration_id,
+        office=declaration.office,
+        direction=declaration.direction,
+        declared_on=declaration.declared_on,
+        created_at=now,
+        score=scored.score,
+        lane=scored.lane,
+        random=scored.random,
+        targeted=scored.targeted,
+        controls=scored.controls,
+        reasons=reasons,
+        profile_versions=scored.profile_versions,
+        model_version=scored.model_version,
+        declaration=declaration.model_dump(mode="json", by_alias=True),
+        findings=[f.model_dump(mode="json") for f in request.findings],
+        facts=facts.to_json(),
+        client_id=client_id,
     )
     event = AssessmentCompleted(
         assessment_id=assessment_id,
@@ -145,7 +145,7 @@ async def assess(
         model_version=scored.model_version,
         assessed_at=now,
     )
-    await enqueue(session, event.to_event(source=SOURCE, subject=assessment_id))
+    await writer.store(row, event.to_event(source=SOURCE, subject=assessment_id))
     return answer
 
 
