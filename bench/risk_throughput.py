@@ -90,8 +90,8 @@ def profile_bodies(rng: random.Random) -> list[dict[str, Any]]:
             {
                 "name": f"bench profile {n}",
                 "criteria": tree,
-                "points": rng.choice([10, 20, 30, 45]),
-                "forced_lane": rng.choice([None] * 9 + ["red"]),
+                "points": rng.choice([5, 10, 15, 20]),
+                "forced_lane": rng.choice([None] * 49 + ["red"]),
                 "controls": rng.choice([[], ["document_review"], ["non_intrusive_scan"]]),
                 "selection_percentage": rng.choice([100, 100, 100, 50]),
                 "offices": rng.choice([[], [], [rng.choice(OFFICES)]]),
