@@ -183,6 +183,11 @@ async def test_a_watchlist_event_changes_the_next_assessment(risk: RiskService) 
     assert reason["title"] == "Watchlist trader: Broker of pangolin scales"
     assert "Lagos Agro Exports" in reason["detail"]
     assert stored.json()["facts"]["watchlist"] == ["trader"]
+    async with risk.db.session(write=False) as session:
+        audited = (
+            await session.exec(sa.text("SELECT action, object_id, client_id FROM risk_audit"))
+        ).all()
+    assert [tuple(r) for r in audited] == [("assessment_read", answer["assessment_id"], "auditor")]
 
     # An older version is ignored; a newer one with no entries removes the record's entries.
     await risk.publish(watchlist(0, []))

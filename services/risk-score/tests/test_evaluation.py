@@ -147,6 +147,12 @@ async def test_outcomes_feed_the_evaluation(risk: RiskService) -> None:
 
     async with risk.db.session(write=False) as session:
         rows = (await session.exec(sa.select(outbox.c.subject, outbox.c.payload))).all()
+        audited = (
+            await session.exec(
+                sa.text("SELECT object_id FROM risk_audit WHERE action = 'outcome_recorded'")
+            )
+        ).all()
+    assert sorted(r[0] for r in audited) == sorted(a["assessment_id"] for a in (ng[0], ng[1], ke))
     events = [json.loads(p)["data"] for s, p in rows if s == "risk.outcome.recorded"]
     assert len(events) == 3
     (first,) = [e for e in events if e["assessment_id"] == ng[0]["assessment_id"]]

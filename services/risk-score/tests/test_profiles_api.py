@@ -47,6 +47,7 @@ async def test_editing_writes_a_new_version_and_keeps_the_old(risk: RiskService)
     ]
     old = (await risk.client.get(f"{url}?version=1", headers=READER)).json()
     assert old["name"] == created["name"]
+    assert await risk.count("risk_audit") == 4  # one row per version written
 
 
 async def test_bad_criteria_are_refused_with_the_path_and_nothing_is_written(

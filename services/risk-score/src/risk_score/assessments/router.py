@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 
 from pangolin_core.contracts.risk import AssessmentRequest, RiskAssessment
-from pangolin_core.db import SessionDep
+from pangolin_core.db import AuditedReadSessionDep
 from pangolin_core.identity import Caller, requires_scope
 from risk_score.assessments import service
 from risk_score.assessments.schemas import AssessmentOut
@@ -37,6 +37,6 @@ async def assess(
 
 @router.get("/{assessment_id}", summary="An assessment as it was answered, with its facts")
 async def get_assessment(
-    assessment_id: AssessmentId, session: SessionDep, _: Reader
+    assessment_id: AssessmentId, session: AuditedReadSessionDep, caller: Reader
 ) -> AssessmentOut:
-    return await service.read(session=session, assessment_id=assessment_id)
+    return await service.read(session=session, assessment_id=assessment_id, caller=caller)

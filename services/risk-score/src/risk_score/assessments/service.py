@@ -21,12 +21,14 @@ from pangolin_core.contracts.risk import (
     RiskReason,
 )
 from pangolin_core.errors import NotFound
+from pangolin_core.identity import Caller
 from risk_score.assessments import repository
 from risk_score.assessments.facts import Facts, derive_facts
 from risk_score.assessments.models import Assessment
 from risk_score.assessments.schemas import AssessmentOut
 from risk_score.assessments.scoring import Scored, randomly_selected, score
 from risk_score.assessments.writer import AssessmentWriter
+from risk_score.audit import repository as audit
 from risk_score.dependencies import RiskState
 
 SOURCE = "risk-score"
@@ -168,8 +170,16 @@ def to_out(row: Assessment) -> AssessmentOut:
     )
 
 
-async def read(*, session: AsyncSession, assessment_id: str) -> AssessmentOut:
+async def read(*, session: AsyncSession, assessment_id: str, caller: Caller) -> AssessmentOut:
+    """The stored assessment, its intelligence reasons in full: the read is audited."""
     row = await repository.get(session, assessment_id)
     if row is None:
         raise AssessmentNotFound(f"No assessment {assessment_id}.")
+    audit.record(
+        session,
+        action="assessment_read",
+        object_type="assessment",
+        object_id=assessment_id,
+        caller=caller,
+    )
     return to_out(row)

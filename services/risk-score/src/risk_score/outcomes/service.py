@@ -15,6 +15,7 @@ from pangolin_core.identity import Caller
 from pangolin_core.messaging.outbox import enqueue
 from risk_score.assessments import repository as assessments
 from risk_score.assessments.service import SOURCE, AssessmentNotFound
+from risk_score.audit import repository as audit
 from risk_score.outcomes import repository
 from risk_score.outcomes.models import Outcome
 from risk_score.outcomes.schemas import OutcomeIn, OutcomeOut
@@ -47,6 +48,14 @@ async def record(
         recorded_by=caller.client_id,
     )
     await repository.add(session, row)
+    audit.record(
+        session,
+        action="outcome_recorded",
+        object_type="assessment",
+        object_id=assessment_id,
+        caller=caller,
+        details={"result": body.result, "inspected": body.inspected},
+    )
     declaration = Declaration.model_validate(assessment.declaration)
     event = OutcomeRecorded(
         assessment_id=assessment_id,

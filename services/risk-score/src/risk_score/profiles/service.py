@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from pangolin_core.errors import InvalidInput, NotFound, field_path
 from pangolin_core.identity import Caller
 from pangolin_core.pagination import decode_cursor, encode_cursor
+from risk_score.audit import repository as audit
 from risk_score.profiles import repository
 from risk_score.profiles.active import ActiveProfiles, compile_version
 from risk_score.profiles.models import TargetingProfileVersion
@@ -48,6 +49,14 @@ async def _store(
     )
     compiled = compile_version(row)  # refuses bad criteria (422) before anything is written
     await repository.add_version(session, row, new_profile=number == 1)
+    audit.record(
+        session,
+        action="profile_version_created",
+        object_type="profile",
+        object_id=profile_id,
+        caller=caller,
+        details={"version": number, "status": body.status},
+    )
     await bump(session, PROFILES)
     held = compiled if body.status == "active" else None
     after_commit(session, lambda: active.put(profile_id, held))

@@ -1,5 +1,5 @@
 """Targeting profiles and their versions, assessments, outcomes, and the read models
-(watchlists, species, read-model revisions) of risk-score.
+(watchlists, species, read-model revisions) and the audit trail of risk-score.
 
 Revision ID: 0002
 Revises: 0001
@@ -133,9 +133,26 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("profile_id", "version", name=op.f("pk_targeting_profile_version")),
     )
+    op.create_table(
+        "risk_audit",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("object_type", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("object_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column("client_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("country", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("details", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_risk_audit")),
+    )
+    with op.batch_alter_table("risk_audit", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_risk_audit_object_id"), ["object_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("risk_audit", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_risk_audit_object_id"))
+    op.drop_table("risk_audit")
     op.drop_table("targeting_profile_version")
     with op.batch_alter_table("outcome", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outcome_recorded_at"))
