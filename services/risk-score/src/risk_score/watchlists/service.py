@@ -120,7 +120,9 @@ class WatchlistIndex:
             self._records[record_id] = entries
         else:
             self._records.pop(record_id, None)
-        self._rebuild()
+        # Rebuilt at the next match, not per change: a replay of many records costs one
+        # rebuild, not one per record.
+        self._stale = True
 
     def replace_all(self, records: Iterable[tuple[str, int, list[HeldEntry]]]) -> None:
         self.versions, self._records = {}, {}
@@ -128,7 +130,7 @@ class WatchlistIndex:
             self.versions[record_id] = version
             if entries:
                 self._records[record_id] = entries
-        self._rebuild()
+        self._stale = True
 
     async def load(self, db: Database) -> None:
         async with db.session(write=False) as session:
@@ -143,6 +145,7 @@ class WatchlistIndex:
         )
 
     def _rebuild(self) -> None:
+        self._stale = False
         traders: dict[str, list[HeldEntry]] = defaultdict(list)
         vessels: list[tuple[str, HeldEntry]] = []
         self.routes: list[HeldEntry] = []
@@ -195,6 +198,8 @@ class WatchlistIndex:
         )
 
     def match(self, declaration: Declaration, *, on: date) -> list[IntelHit]:
+        if self._stale:
+            self._rebuild()
         hits: dict[str, IntelHit] = {}
 
         def add(held: HeldEntry, detail: str) -> None:
