@@ -23,6 +23,7 @@ from risk_score.evaluation.router import router as evaluation_router
 from risk_score.outcomes.router import router as outcomes_router
 from risk_score.profiles.router import router as profiles_router
 from risk_score.profiles.service import PROFILES
+from risk_score.seed import seed
 from risk_score.settings import RiskScoreSettings
 from risk_score.species.handlers import species_consumer
 from risk_score.species.service import SPECIES
@@ -68,6 +69,7 @@ DEFINITION = ServiceDefinition(
     consumers=consumers,
     rpc_endpoints=rpc_endpoints,
     lifespan=lifespan,
+    seed=seed,
 )
 
 
