@@ -103,6 +103,18 @@ async def test_an_assessment_is_stored_with_its_event(risk: RiskService) -> None
     events = [json.loads(p) for s, p in rows if s == "risk.assessment.completed"]
     assert [e["data"]["assessment_id"] for e in events] == [answer["assessment_id"]]
     assert events[0]["data"]["lane"] == "blue"
+
+    # Assessments do not wake the relay: its short poll publishes the event.
+    async def published() -> int | None:
+        async with risk.db.session(write=False) as session:
+            count = await session.scalar(
+                sa.select(sa.func.count())
+                .select_from(outbox)
+                .where(outbox.c.published_at.is_not(None))
+            )
+        return count or None
+
+    assert await eventually(published, timeout=3) == 1
     # A declaration sent again is assessed again, as a new assessment.
     second = await risk.assess(NUTS)
     assert second["assessment_id"] != answer["assessment_id"]
