@@ -50,9 +50,18 @@ def generate_profiles(rng: random.Random, count: int) -> list[tuple[dict[str, An
             tree = {"all": [{"field": "export_country", "in": c}, {"description_matches": w}]}
             cel = f'export_country in {_cel_list(c)} && descriptions.matches("{_words_regex(w)}")'
         elif kind == 1:
-            h = rng.sample(HUBS, 2)
-            tree = {"all": [{"transit_through": h}, {"field": "appendices", "in": ["I"]}]}
-            cel = f'transit.exists(t, t in {_cel_list(h)}) && "I" in appendices'
+            h, c = rng.sample(HUBS, 2), rng.sample(COUNTRIES, 2)
+            tree = {
+                "all": [
+                    {"transit_through": h},
+                    {"field": "appendices", "in": ["I"]},
+                    {"field": "export_country", "in": c},
+                ]
+            }
+            cel = (
+                f'transit.exists(t, t in {_cel_list(h)}) && "I" in appendices'
+                f" && export_country in {_cel_list(c)}"
+            )
         elif kind == 2:
             z, t = rng.choice([2.0, 3.0, 4.0]), rng.sample(TERMS, 3)
             tree = {
@@ -67,8 +76,8 @@ def generate_profiles(rng: random.Random, count: int) -> list[tuple[dict[str, An
             )
         elif kind == 3:
             f = rng.sample(FINDINGS, 2)
-            tree = {"any": [{"watchlist": "trader"}, {"findings_any": f}]}
-            cel = f'"trader" in watchlist || finding_codes.exists(x, x in {_cel_list(f)})'
+            tree = {"all": [{"watchlist": "trader"}, {"findings_any": f}]}
+            cel = f'"trader" in watchlist && finding_codes.exists(x, x in {_cel_list(f)})'
         else:
             g, q = rng.sample(GENERA, 2), rng.choice([10, 100, 1000])
             tree = {
