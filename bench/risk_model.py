@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import statistics
 import sys
 import time
 from collections import defaultdict
@@ -344,12 +345,18 @@ def main() -> None:
     validation: dict[str, dict[str, Any]] = {}
     x_early, y_early = xy(early)
     x_late, _ = xy(late)
-    fit_seconds = {}
+    fit_seconds, view_ms = {}, {}
     for estimator in ("lightgbm", "hist_gradient_boosting"):
         t0 = time.perf_counter()
         model = fit(x_early, y_early, estimator=estimator)  # type: ignore[arg-type]
         fit_seconds[estimator] = time.perf_counter() - t0
         p = probabilities(model, x_late)
+        one_row = []
+        for i in range(min(200, len(late))):
+            t0 = time.perf_counter()
+            probabilities(model, x_late[i : i + 1])
+            one_row.append(time.perf_counter() - t0)
+        view_ms[estimator] = statistics.median(one_row) * 1000
         kept = [
             (float(score), outcome_of_id[r.declaration_id] == "seizure")
             for score, r in zip(p, late, strict=True)
@@ -357,10 +364,15 @@ def main() -> None:
         ]
         validation[estimator] = ranking_metrics([k[0] for k in kept], [k[1] for k in kept])
     table("validation (fit 2016-2018, judge 2019 seizures): choosing the estimator", validation)
-    chosen: Estimator = max(
-        validation, key=lambda e: (validation[e]["recall_at_5"], validation[e]["auc"] or 0)
+    # Recall at 5 % decides; within 0.01 the faster one-row scorer wins (the service scores
+    # one declaration per assessment on the hot path), then AUC.
+    best_recall = max(v["recall_at_5"] for v in validation.values())
+    chosen: Estimator = min(
+        (e for e in validation if validation[e]["recall_at_5"] >= best_recall - 0.01),
+        key=lambda e: (view_ms[e], -(validation[e]["auc"] or 0)),
     )  # type: ignore[assignment]
-    print(f"  fit time: " + ", ".join(f"{e} {s:.2f} s" for e, s in fit_seconds.items()))
+    print("  fit time: " + ", ".join(f"{e} {s:.2f} s" for e, s in fit_seconds.items()))
+    print("  one-row score, median: " + ", ".join(f"{e} {v:.3f} ms" for e, v in view_ms.items()))
     print(f"  chosen: {chosen}")
 
     # 3. refit on 2016-2019 and score 2020-2021 online

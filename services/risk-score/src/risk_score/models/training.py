@@ -117,6 +117,12 @@ def fit(
 
 
 def probabilities(model: Any, x: NDArray[np.float64]) -> NDArray[np.float64]:
+    booster = getattr(model, "booster_", None)
+    if booster is not None:
+        # LightGBM's booster directly, one thread: the sklearn wrapper's checks cost more
+        # than the trees for the one row an assessment scores.
+        direct: NDArray[np.float64] = booster.predict(x, num_threads=1)
+        return direct
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         result: NDArray[np.float64] = model.predict_proba(x)[:, 1]
@@ -184,7 +190,7 @@ class LearnedModel:
         # TreeSHAP values in log-odds, one per feature plus the bias (last column).
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            contrib = self.estimator.predict(x, pred_contrib=True)[0][:-1]
+            contrib = self.estimator.booster_.predict(x, pred_contrib=True, num_threads=1)[0][:-1]
         pairs = sorted(
             ((name, float(v)) for name, v in zip(self.feature_names, contrib, strict=True) if v),
             key=lambda pair: -abs(pair[1]),
