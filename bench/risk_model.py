@@ -36,7 +36,6 @@ import argparse
 import csv
 import math
 import statistics
-import sys
 import time
 from collections import defaultdict
 from datetime import date
@@ -53,17 +52,17 @@ from pangolin_core.contracts.permits import (
     DeclarationParty,
     DeclaredValue,
 )
+from risk_score.features.service import compute_features
 from risk_score.history.aggregate import TradeHistory
 from risk_score.history.schemas import TradeRecord
 from risk_score.models.training import (
     INSPECTION_RATES,
     Estimator,
+    LearnedModel,
     TrainingRow,
     catalogue_names,
-    compute_features,
     feature_importances,
     fit,
-    LearnedModel,
     matrix,
     probabilities,
     ranking_metrics,
@@ -114,7 +113,7 @@ def outcome_of(rows: list[dict[str, str]]) -> str | None:
 
 
 def to_declaration(number: str, rows: list[dict[str, str]]) -> Declaration | None:
-    lines = []
+    lines: list[DeclarationLine] = []
     for row in rows:
         try:
             quantity = Decimal(row["quantity"])
@@ -213,9 +212,7 @@ def raw_matrix(
     rows, owner = [], []
     for index, shipment in enumerate(shipments):
         for row in shipment.rows:
-            vector = [
-                float(codes[c].get(row[c], math.nan)) for c in RAW_CATEGORIES
-            ]
+            vector = [float(codes[c].get(row[c], math.nan)) for c in RAW_CATEGORIES]
             vector.append(_number(row["quantity"]))
             vector.append(_number(row["value"]))
             rows.append(vector)
@@ -255,7 +252,7 @@ def plain_scores(train: list[Shipment], test: list[Shipment]) -> list[float]:
     )
     model.fit(x, y, categorical_feature=list(range(len(RAW_CATEGORIES))))
     xt, owner_t = raw_matrix(test, codes)
-    line_scores = model.predict_proba(xt)[:, 1]
+    line_scores = np.asarray(model.predict_proba(xt))[:, 1]
     scores = [0.0] * len(test)
     for i, s in zip(owner_t, line_scores, strict=True):
         scores[i] = max(scores[i], float(s))
@@ -274,9 +271,7 @@ def table(title: str, columns: dict[str, dict[str, Any]]) -> None:
         f"  {'shipments / positives':<22}"
         + "".join(f"{str(c['rows']) + ' / ' + str(c['positives']):>22}" for c in columns.values())
     )
-    keys = ["auc"] + [
-        f"{m}_at_{r}" for r in INSPECTION_RATES for m in ("precision", "recall")
-    ]
+    keys = ["auc"] + [f"{m}_at_{r}" for r in INSPECTION_RATES for m in ("precision", "recall")]
     for key in keys:
         if key not in first:
             continue
@@ -296,9 +291,7 @@ def random_baseline(rows: int, positives: int) -> dict[str, Any]:
     return out
 
 
-def evaluate(
-    shipments: list[Shipment], scores: list[float], positive: set[str]
-) -> dict[str, Any]:
+def evaluate(shipments: list[Shipment], scores: list[float], positive: set[str]) -> dict[str, Any]:
     """Metrics over the shipments with a known outcome; `positive` outcomes are the target.
     With only seizures as the target, refused / abandoned shipments are left out."""
     kept = [
@@ -330,8 +323,10 @@ def main() -> None:
     t0 = time.perf_counter()
     rows = replay(((s.record, s.label) for s in train), history)
     replay_s = time.perf_counter() - t0
-    print(f"  replay: {len(train)} declarations in {replay_s:.2f} s "
-          f"({len(train) / replay_s:,.0f}/s, features before each declaration joins)")
+    print(
+        f"  replay: {len(train)} declarations in {replay_s:.2f} s "
+        f"({len(train) / replay_s:,.0f}/s, features before each declaration joins)"
+    )
 
     names = catalogue_names()
     outcome_of_id = {s.declaration.declaration_id: s.outcome for s in train}
@@ -343,12 +338,14 @@ def main() -> None:
     early = [r for r in rows if r.declared_on.year < VALIDATION_YEAR]
     late = [r for r in rows if r.declared_on.year == VALIDATION_YEAR]
     validation: dict[str, dict[str, Any]] = {}
+    fit_seconds: dict[str, float] = {}
+    view_ms: dict[str, float] = {}
     x_early, y_early = xy(early)
     x_late, _ = xy(late)
-    fit_seconds, view_ms = {}, {}
-    for estimator in ("lightgbm", "hist_gradient_boosting"):
+    estimators: tuple[Estimator, ...] = ("lightgbm", "hist_gradient_boosting")
+    for estimator in estimators:
         t0 = time.perf_counter()
-        model = fit(x_early, y_early, estimator=estimator)  # type: ignore[arg-type]
+        model = fit(x_early, y_early, estimator=estimator)
         fit_seconds[estimator] = time.perf_counter() - t0
         p = probabilities(model, x_late)
         one_row = []
@@ -367,10 +364,10 @@ def main() -> None:
     # Recall at 5 % decides; within 0.01 the faster one-row scorer wins (the service scores
     # one declaration per assessment on the hot path), then AUC.
     best_recall = max(v["recall_at_5"] for v in validation.values())
-    chosen: Estimator = min(
-        (e for e in validation if validation[e]["recall_at_5"] >= best_recall - 0.01),
+    chosen = min(
+        (e for e in estimators if validation[e]["recall_at_5"] >= best_recall - 0.01),
         key=lambda e: (view_ms[e], -(validation[e]["auc"] or 0)),
-    )  # type: ignore[assignment]
+    )
     print("  fit time: " + ", ".join(f"{e} {s:.2f} s" for e, s in fit_seconds.items()))
     print("  one-row score, median: " + ", ".join(f"{e} {v:.3f} ms" for e, v in view_ms.items()))
     print(f"  chosen: {chosen}")
@@ -385,8 +382,10 @@ def main() -> None:
 
     for title, positive in (
         ("test 2020-2021, target = seizure (refused / abandoned left out)", {"seizure"}),
-        ("test 2020-2021, target = any non-compliance (seized, refused, abandoned)",
-         {"seizure", "non_compliant"}),
+        (
+            "test 2020-2021, target = any non-compliance (seized, refused, abandoned)",
+            {"seizure", "non_compliant"},
+        ),
     ):
         ours = evaluate(test, scores, positive)
         table(
@@ -397,12 +396,14 @@ def main() -> None:
                 f"history+{chosen}": ours,
             },
         )
-    print(f"\n  online scoring: {len(test)} declarations in {score_s:.2f} s "
-          f"({len(test) / score_s:,.0f}/s, features + model + history update, one at a time)")
+    print(
+        f"\n  online scoring: {len(test)} declarations in {score_s:.2f} s "
+        f"({len(test) / score_s:,.0f}/s, features + model + history update, one at a time)"
+    )
     top = list(feature_importances(learned).items())[:10]
     print("  feature importances (split share): " + ", ".join(f"{n} {v:.2f}" for n, v in top))
     print(f"  total {time.perf_counter() - started:.1f} s")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

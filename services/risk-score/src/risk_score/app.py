@@ -8,6 +8,9 @@ from fastapi import FastAPI
 
 from pangolin_core.service import ServiceDefinition, create_service_app
 from pangolin_core.telemetry import Telemetry
+from risk_score.history.handlers import consumers
+from risk_score.history.lifespan import trade_history_and_model
+from risk_score.models.router import router as models_router
 from risk_score.settings import RiskScoreSettings
 
 DEFINITION = ServiceDefinition(
@@ -18,6 +21,9 @@ DEFINITION = ServiceDefinition(
         " inspection outcomes, evaluation."
     ),
     migrations=Path(__file__).parent / "migrations",
+    routers=[models_router],
+    consumers=consumers,
+    lifespan=trade_history_and_model,
 )
 
 

@@ -16,8 +16,9 @@ FeatureValue = float | int | str | bool | None
 Features = Mapping[str, FeatureValue]
 
 # name -> what it means. Over several lines, a feature takes the riskiest line's value.
-# A "smoothed" rate is (non-compliant + w * prior) / (labelled + w): w = `service.PRIOR_WEIGHT`, prior
-# the global non-compliance rate (Laplace-smoothed); a key without outcomes reads the prior.
+# A "smoothed" rate is (non-compliant + w * prior) / (labelled + w): w is
+# `service.PRIOR_WEIGHT`, prior the global non-compliance rate (Laplace-smoothed); a key
+# without outcomes reads the prior.
 FEATURE_CATALOGUE: Mapping[str, str] = {
     "exporter_declarations": "Declarations seen before from this exporter (0 when new, None "
     "when the declaration names no exporter)",
@@ -41,16 +42,14 @@ FEATURE_CATALOGUE: Mapping[str, str] = {
     "route_non_compliance_rate": "Smoothed non-compliance of the same origin -> import route",
     "species_non_compliance_rate": "Smoothed non-compliance of the same species",
     "origin_non_compliance_rate": "Smoothed non-compliance of the same origin country",
-    "export_country_non_compliance_rate": "Smoothed non-compliance of the same country of "
-    "export",
+    "export_country_non_compliance_rate": "Smoothed non-compliance of the same country of export",
     "office_non_compliance_rate": "Smoothed non-compliance at the same customs office",
     "office_route_non_compliance_rate": "Smoothed non-compliance of the same country of "
     "export at the same office",
     "term_non_compliance_rate": "Smoothed non-compliance of the same CITES term",
     "purpose_non_compliance_rate": "Smoothed non-compliance of the same purpose code",
     "source_non_compliance_rate": "Smoothed non-compliance of the same source code",
-    "species_term_non_compliance_rate": "Smoothed non-compliance of the same species and "
-    "term",
+    "species_term_non_compliance_rate": "Smoothed non-compliance of the same species and term",
     "trade_profile_non_compliance_rate": "Smoothed non-compliance of the same purpose, "
     "source, term and unit",
     "quantity_zscore": "Largest absolute robust z-score (median / MAD of log quantities) of a "
@@ -59,8 +58,7 @@ FEATURE_CATALOGUE: Mapping[str, str] = {
     "unit_value_ratio": "Most extreme ratio of a line's unit value to the median unit value "
     "of the same taxon / term / unit / origin (None without value in USD or history)",
     "lines": "Number of declaration lines",
-    "total_value_usd": "Sum of the declared values in USD (None when no line has a value "
-    "in USD)",
+    "total_value_usd": "Sum of the declared values in USD (None when no line has a value in USD)",
 }
 
 

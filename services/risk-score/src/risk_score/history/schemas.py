@@ -20,8 +20,36 @@ OutcomeResult = Literal["compliant", "non_compliant", "seizure"]
 
 # Legal-form words that say nothing about who a trader is ("Reptile Farm Ltd" = "Reptile Farm").
 _LEGAL_FORMS = frozenset(
-    "ltd limited inc incorporated co company corp corporation llc plc sa sas sarl srl spa "
-    "gmbh ag bv nv pte pty sdn bhd cv ab oy as kk".split()
+    [
+        "ltd",
+        "limited",
+        "inc",
+        "incorporated",
+        "co",
+        "company",
+        "corp",
+        "corporation",
+        "llc",
+        "plc",
+        "sa",
+        "sas",
+        "sarl",
+        "srl",
+        "spa",
+        "gmbh",
+        "ag",
+        "bv",
+        "nv",
+        "pte",
+        "pty",
+        "sdn",
+        "bhd",
+        "cv",
+        "ab",
+        "oy",
+        "as",
+        "kk",
+    ]
 )
 _NOT_WORD = re.compile(r"[^\w]+")
 

@@ -75,9 +75,7 @@ def matrix(rows: Sequence[Features], names: Sequence[str]) -> NDArray[np.float64
     )
 
 
-def fit(
-    x: NDArray[np.float64], y: NDArray[np.int_], *, estimator: Estimator = "lightgbm"
-) -> Any:
+def fit(x: NDArray[np.float64], y: NDArray[np.int_], *, estimator: Estimator = "lightgbm") -> Any:
     """A gradient-boosted tree classifier with fixed, a-priori parameters (one thread: the
     machine is shared with the request path)."""
     if estimator == "lightgbm":
