@@ -1,0 +1,30 @@
+"""Fixtures of risk-score's tests: the app over a fresh migrated database (SQLite and
+PostgreSQL) and a real nats-server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from fastapi import FastAPI
+from httpx import AsyncClient
+
+from pangolin_core import migrations
+from pangolin_core.testing import running_app
+from risk_score.app import DEFINITION, create_app
+from risk_score.settings import RiskScoreSettings
+
+
+@dataclass
+class RiskApp:
+    app: FastAPI
+    client: AsyncClient
+
+
+@pytest.fixture
+async def risk_app(database_url: str, nats_url: str) -> AsyncIterator[RiskApp]:
+    await migrations.upgrade(DEFINITION.migrations, database_url)
+    app = create_app(RiskScoreSettings(database_url=database_url, nats_url=nats_url))
+    async with running_app(app) as client:
+        yield RiskApp(app, client)
