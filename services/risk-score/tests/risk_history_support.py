@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -48,3 +48,23 @@ def declaration(
     }
     body.update(changes)
     return Declaration.model_validate(body)
+
+
+def synthetic_trade(count: int = 150) -> list[tuple[Declaration, str]]:
+    """`count` declarations over `count` days with their outcomes: personal-purpose
+    shipments of unknown source through one office are seized, everything else (bar every
+    seventh, a decoy) is compliant. Deterministic, so a model learns it the same each time."""
+    trade = []
+    for i in range(count):
+        risky = i % 5 == 0
+        decl = declaration(
+            f"S{i:04d}",
+            on=date(2025, 1, 1) + timedelta(days=i),
+            purpose="P" if risky else "T",
+            source="U" if risky else ("W" if i % 2 else "C"),
+            office="MIA" if risky or i % 7 == 0 else "NBO",
+            exporter=f"Trader {i % 9}",
+            quantity=str(5 + i % 11),
+        )
+        trade.append((decl, "seizure" if risky else "compliant"))
+    return trade
