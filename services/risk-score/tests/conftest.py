@@ -4,22 +4,14 @@ PostgreSQL) and a real nats-server."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
-from fastapi import FastAPI
-from httpx import AsyncClient
 
 from pangolin_core import migrations
 from pangolin_core.testing import running_app
+from risk_history_support import RiskApp
 from risk_score.app import DEFINITION, create_app
 from risk_score.settings import RiskScoreSettings
-
-
-@dataclass
-class RiskApp:
-    app: FastAPI
-    client: AsyncClient
 
 
 @pytest.fixture

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from dataclasses import dataclass
 from typing import Any
+
+from fastapi import FastAPI
+from httpx import AsyncClient
 
 from pangolin_core.contracts.permits import Declaration
 
@@ -68,3 +72,9 @@ def synthetic_trade(count: int = 150) -> list[tuple[Declaration, str]]:
         )
         trade.append((decl, "seizure" if risky else "compliant"))
     return trade
+
+
+@dataclass
+class RiskApp:
+    app: FastAPI
+    client: AsyncClient
