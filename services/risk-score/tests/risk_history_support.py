@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI

@@ -66,9 +66,7 @@ def test_the_promotion_metric_is_recall_at_5_then_auc() -> None:
     assert not beats({"recall_at_5": 0.9, "auc": 0.7}, {"recall_at_5": 0.9, "auc": 0.7})
 
 
-@pytest.mark.parametrize(
-    ("count", "all_compliant"), [(MIN_OUTCOMES - 1, False), (150, True)]
-)
+@pytest.mark.parametrize(("count", "all_compliant"), [(MIN_OUTCOMES - 1, False), (150, True)])
 def test_too_few_outcomes_or_no_positive_is_refused(count: int, all_compliant: bool) -> None:
     data = records(count)
     if all_compliant:

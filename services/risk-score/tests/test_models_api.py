@@ -26,7 +26,9 @@ async def record_trade(risk: RiskApp, count: int) -> None:
             assert await record_declaration(session=session, declaration=decl)
         async with db.session() as session:
             assert await record_outcome(
-                session=session, declaration_id=decl.declaration_id, result=outcome  # type: ignore[arg-type]
+                session=session,
+                declaration_id=decl.declaration_id,
+                result=outcome,  # type: ignore[arg-type]
             )
 
 

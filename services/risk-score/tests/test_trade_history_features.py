@@ -27,10 +27,16 @@ def history() -> TradeHistory:
     exporter of another species; quantities 10, 12, 10, 14, 10 of Python regius from KE."""
     h = TradeHistory()
     for i, quantity in enumerate(["10", "12", "10", "14", "10"]):
-        add(h, f"D{i}", on=date(2026, 1, 1 + i), quantity=quantity, label=(i == 1),
-            value_usd="100")
-    add(h, "X1", on=date(2026, 1, 3), species="Testudo graeca", exporter="Other Co",
-        origin="TZ", label=False)
+        add(h, f"D{i}", on=date(2026, 1, 1 + i), quantity=quantity, label=(i == 1), value_usd="100")
+    add(
+        h,
+        "X1",
+        on=date(2026, 1, 3),
+        species="Testudo graeca",
+        exporter="Other Co",
+        origin="TZ",
+        label=False,
+    )
     return h
 
 
@@ -66,8 +72,9 @@ def test_every_catalogue_feature_has_its_exact_value(history: TradeHistory) -> N
 
 def test_a_new_trader_species_and_route_read_as_new(history: TradeHistory) -> None:
     features = TradeHistoryFeatures(history).features_for(
-        declaration("NEW", exporter="Unknown Exports", species="Chamaeleo calyptratus",
-                    origin="MG"),
+        declaration(
+            "NEW", exporter="Unknown Exports", species="Chamaeleo calyptratus", origin="MG"
+        ),
         [],
     )
     assert features["exporter_declarations"] == 0
