@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from pangolin_core.contracts.permits import Declaration
+from pangolin_core.contracts.permits import Declaration, PermitIssued, PermitParty
 
 
 def declaration(
@@ -78,3 +78,20 @@ def synthetic_trade(count: int = 150) -> list[tuple[Declaration, str]]:
 class RiskApp:
     app: FastAPI
     client: AsyncClient
+
+
+def permit_issued(exporter: str, importer: str, *, issued_on: date) -> PermitIssued:
+    return PermitIssued(
+        permit_id="p-1",
+        number="KE/2026/E/000123",
+        type="export",
+        issuing_country="KE",
+        issued_on=issued_on,
+        valid_until=issued_on + timedelta(days=150),
+        purpose="T",
+        status="valid",
+        exporter=PermitParty(name=exporter, address=None, country="KE"),
+        importer=PermitParty(name=importer, address=None, country="VN"),
+        items=[],
+        issued_by="ma-ke",
+    )
