@@ -265,11 +265,11 @@ def plain_scores(train: list[Shipment], test: list[Shipment]) -> list[float]:
 def table(title: str, columns: dict[str, dict[str, Any]]) -> None:
     print(f"\n{title}")
     names = list(columns)
-    print(f"  {'':<22}" + "".join(f"{n:>22}" for n in names))
+    print(f"  {'':<22}" + "".join(f"{n:>24}" for n in names))
     first = columns[names[0]]
     print(
         f"  {'shipments / positives':<22}"
-        + "".join(f"{str(c['rows']) + ' / ' + str(c['positives']):>22}" for c in columns.values())
+        + "".join(f"{str(c['rows']) + ' / ' + str(c['positives']):>24}" for c in columns.values())
     )
     keys = ["auc"] + [f"{m}_at_{r}" for r in INSPECTION_RATES for m in ("precision", "recall")]
     for key in keys:
@@ -278,7 +278,7 @@ def table(title: str, columns: dict[str, dict[str, Any]]) -> None:
         cells = []
         for c in columns.values():
             v = c.get(key)
-            cells.append(f"{v:>22.3f}" if isinstance(v, float) else f"{'-':>22}")
+            cells.append(f"{v:>24.3f}" if isinstance(v, float) else f"{'-':>24}")
         print(f"  {key:<22}" + "".join(cells))
 
 
