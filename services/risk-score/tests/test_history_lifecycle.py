@@ -137,3 +137,33 @@ async def test_the_schedule_trains_and_training_does_not_block_requests(
         await eventually(health_until_trained, timeout=60)
         assert (await training).status_code == 200
         assert answered_meanwhile > 1
+
+
+async def test_a_replica_learns_what_another_recorded(database_url: str, nats_url: str) -> None:
+    """Two replicas on one database: declarations, outcomes and permits recorded through one
+    reach the other's in-memory history (events are split between replicas, not copied)."""
+    await migrations.upgrade(DEFINITION.migrations, database_url)
+    settings = RiskScoreSettings(
+        database_url=database_url, nats_url=nats_url, trade_history_refresh_seconds=0.05
+    )
+    one, two = create_app(settings), create_app(settings)
+    async with running_app(one), running_app(two):
+        db: Database = one.state.runtime.db
+        other: TradeHistory = two.state.runtime.extras[TRADE_HISTORY]
+        async with db.session() as session:
+            await record_declaration(session=session, declaration=declaration("A1"))
+            await record_declaration(session=session, declaration=declaration("A2"))
+        async with db.session() as session:
+            await record_outcome(session=session, declaration_id="A1", result="seizure")
+            await record_outcome(session=session, declaration_id="A2", result="compliant")
+        async with db.session() as session:
+            await record_outcome(session=session, declaration_id="A2", result="non_compliant")
+
+        async def caught_up() -> bool:
+            return (len(other), other.labelled, other.non_compliant) == (2, 2, 2)
+
+        await eventually(caught_up)
+        exporter = trader_key("Savannah Reptiles Ltd", "KE") or ""
+        assert other.tally("exporter", exporter).non_compliant == 2
+        mine: TradeHistory = one.state.runtime.extras[TRADE_HISTORY]
+        assert (len(mine), mine.labelled, mine.non_compliant) == (2, 2, 2)

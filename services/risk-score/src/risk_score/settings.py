@@ -16,6 +16,11 @@ class RiskScoreSettings(ServiceSettings):
         env_prefix="PANGOLIN_RISK_SCORE_", extra="ignore", populate_by_name=True
     )
 
+    trade_history_refresh_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="How often a replica reads the trade history other replicas recorded",
+    )
     model_training_enabled: bool = Field(
         False, description="Train a model on a schedule (POST /v1/risk/models/train always works)"
     )

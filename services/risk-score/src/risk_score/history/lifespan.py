@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from pangolin_core.service import ServiceRuntime, background_task
 from risk_score.features.service import TradeHistoryFeatures
-from risk_score.history.service import apply_after_commit, load_history
+from risk_score.history.service import HistoryFollower, apply_after_commit
 from risk_score.models.router import TRAINER
 from risk_score.models.service import ModelTrainer, PromotedModel, load_promoted, training_schedule
 from risk_score.settings import RiskScoreSettings
@@ -22,7 +22,8 @@ MODEL_SCORER = "model_scorer"  # a `ModelScorer`
 async def trade_history_and_model(runtime: ServiceRuntime) -> AsyncIterator[None]:
     settings = runtime.settings
     assert isinstance(settings, RiskScoreSettings)
-    history = await load_history(runtime.db)
+    follower = HistoryFollower(runtime.db)
+    history = await follower.load()
     runtime.db.on_commit(apply_after_commit(history))
     scorer = PromotedModel(await load_promoted(runtime.db))
     trainer = ModelTrainer(runtime.db, scorer)
@@ -31,6 +32,13 @@ async def trade_history_and_model(runtime: ServiceRuntime) -> AsyncIterator[None
     runtime.extras[MODEL_SCORER] = scorer
     runtime.extras[TRAINER] = trainer
     async with AsyncExitStack() as stack:
+        # Other replicas' declarations and outcomes (events are split between replicas).
+        await stack.enter_async_context(
+            background_task(
+                follower.follow(interval=settings.trade_history_refresh_seconds),
+                name="risk-score-trade-history-refresh",
+            )
+        )
         if settings.model_training_enabled:
             await stack.enter_async_context(
                 background_task(

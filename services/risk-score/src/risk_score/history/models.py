@@ -1,6 +1,7 @@
-"""Stored trade history: one row per declaration line as the features need it, and the
-first time each trader was seen on a permit. The in-memory `TradeHistory` is rebuilt from
-these at start."""
+"""Stored trade history: one row per declaration line as the features need it, every
+outcome recorded, and the first time each trader was seen on a permit. The in-memory
+`TradeHistory` is rebuilt from these at start and brought up to date from their
+`recorded_at` (what other replicas wrote)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,19 @@ class TradeHistoryLine(RiskScoreTable, table=True):
     currency: str | None = Field(default=None, max_length=3)
     # compliant / non_compliant / seizure, once an inspection outcome is known.
     outcome: str | None = Field(default=None, max_length=16)
-    recorded_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    recorded_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+
+
+class TradeOutcome(RiskScoreTable, table=True):
+    """Every outcome as it was recorded (append-only; the lines carry the latest): what
+    the other replicas read to bring their in-memory history up to date."""
+
+    __tablename__ = "trade_outcome"
+
+    id: int | None = Field(default=None, primary_key=True)
+    declaration_id: str = Field(max_length=64)
+    result: str = Field(max_length=16)
+    recorded_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
 
 
 class TraderSighting(RiskScoreTable, table=True):
@@ -51,3 +64,4 @@ class TraderSighting(RiskScoreTable, table=True):
 
     trader: str = Field(primary_key=True, max_length=300)
     first_seen: date
+    recorded_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)

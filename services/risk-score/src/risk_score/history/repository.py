@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from risk_score.history.models import TradeHistoryLine, TraderSighting
+from risk_score.history.models import TradeHistoryLine, TradeOutcome, TraderSighting
 from risk_score.history.schemas import OutcomeResult, TradeLine, TradeRecord
 
 
@@ -61,28 +61,65 @@ async def set_outcome(session: AsyncSession, declaration_id: str, result: Outcom
     return bool(updated.rowcount)
 
 
-async def see_trader(session: AsyncSession, trader: str, on: date) -> None:
+def add_outcome(
+    session: AsyncSession, declaration_id: str, result: OutcomeResult, *, recorded_at: datetime
+) -> None:
+    session.add(TradeOutcome(declaration_id=declaration_id, result=result, recorded_at=recorded_at))
+
+
+async def see_trader(
+    session: AsyncSession, trader: str, on: date, *, recorded_at: datetime
+) -> None:
     known = await session.get(TraderSighting, trader)
     if known is None:
-        session.add(TraderSighting(trader=trader, first_seen=on))
+        session.add(TraderSighting(trader=trader, first_seen=on, recorded_at=recorded_at))
     elif on < known.first_seen:
         known.first_seen = on
+        known.recorded_at = recorded_at
 
 
-async def sightings(session: AsyncSession) -> Sequence[TraderSighting]:
-    return (await session.exec(select(TraderSighting))).all()
+async def sightings(
+    session: AsyncSession, *, since: datetime | None = None
+) -> Sequence[TraderSighting]:
+    query = select(TraderSighting)
+    if since is not None:
+        query = query.where(TraderSighting.recorded_at > since)
+    return (await session.exec(query)).all()
 
 
-async def records(session: AsyncSession) -> list[tuple[TradeRecord, OutcomeResult | None]]:
-    """Every recorded declaration with its outcome, in date order (the replay order)."""
-    rows = (
-        await session.exec(
-            select(TradeHistoryLine).order_by(
-                col(TradeHistoryLine.declared_on),
-                col(TradeHistoryLine.id),
-            )
-        )
-    ).all()
+async def outcomes_since(session: AsyncSession, since: datetime | None) -> Sequence[TradeOutcome]:
+    """Outcomes recorded after `since` (all with None), in the order they were recorded."""
+    query = select(TradeOutcome).order_by(col(TradeOutcome.recorded_at), col(TradeOutcome.id))
+    if since is not None:
+        query = query.where(TradeOutcome.recorded_at > since)
+    return (await session.exec(query)).all()
+
+
+async def latest_recorded_at(session: AsyncSession) -> datetime | None:
+    """The newest `recorded_at` of the three tables (None while all are empty)."""
+    found = []
+    for column in (
+        TradeHistoryLine.recorded_at,
+        TradeOutcome.recorded_at,
+        TraderSighting.recorded_at,
+    ):
+        value = (await session.exec(select(sa.func.max(column)))).one()
+        if value is not None:
+            found.append(value)
+    return max(found) if found else None
+
+
+async def records(
+    session: AsyncSession, *, since: datetime | None = None
+) -> list[tuple[TradeRecord, OutcomeResult | None]]:
+    """Recorded declarations with their outcomes, in date order (the replay order); with
+    `since`, only those recorded after it."""
+    query = select(TradeHistoryLine).order_by(
+        col(TradeHistoryLine.declared_on), col(TradeHistoryLine.id)
+    )
+    if since is not None:
+        query = query.where(TradeHistoryLine.recorded_at > since)
+    rows = (await session.exec(query)).all()
     grouped: dict[str, list[TradeHistoryLine]] = {}
     for row in rows:
         grouped.setdefault(row.declaration_id, []).append(row)

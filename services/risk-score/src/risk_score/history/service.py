@@ -8,10 +8,12 @@ features, never before."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pangolin_core.contracts.permits import Declaration, PermitIssued
@@ -26,6 +28,8 @@ from risk_score.history.schemas import (
 )
 
 PENDING = "risk_score.trade_history"
+
+log = structlog.get_logger(__name__)
 
 
 def _pending(session: AsyncSession) -> list[Callable[[TradeHistory], object]]:
@@ -63,6 +67,7 @@ async def record_outcome(
     Returns False when the declaration was never recorded here."""
     if not await repository.set_outcome(session, declaration_id, result):
         return False
+    repository.add_outcome(session, declaration_id, result, recorded_at=datetime.now(UTC))
     label = is_non_compliant(result)
     _pending(session).append(
         lambda history: history.add_outcome(declaration_id, non_compliant=label)
@@ -76,7 +81,7 @@ async def record_permit(*, session: AsyncSession, permit: PermitIssued) -> None:
         key = trader_key(party.name, party.country)
         if key is None:
             continue
-        await repository.see_trader(session, key, permit.issued_on)
+        await repository.see_trader(session, key, permit.issued_on, recorded_at=datetime.now(UTC))
         _pending(session).append(_sighting(key, permit.issued_on))
 
 
@@ -84,15 +89,69 @@ def _sighting(key: str, on: date) -> Callable[[TradeHistory], object]:
     return lambda history: history.see_trader(key, on)
 
 
+class HistoryFollower:
+    """Keeps one replica's in-memory history in step with the database.
+
+    This replica's own changes reach memory at commit (`apply_after_commit`). The others'
+    reach it through `refresh`: rows recorded since the newest one seen, less an overlap
+    (`OVERLAP`) so that a transaction that committed after a later one is still read.
+    Applying a row twice is harmless: a known declaration is skipped, an outcome applied
+    again leaves the same label, a sighting keeps the earliest date."""
+
+    OVERLAP = timedelta(seconds=5)
+
+    def __init__(self, db: Database, history: TradeHistory | None = None) -> None:
+        self.db = db
+        self.history = history if history is not None else TradeHistory()
+        self.seen_until: datetime | None = None
+
+    async def load(self) -> TradeHistory:
+        """Rebuild from every stored row, in date order."""
+        async with self.db.session(write=False) as session:
+            self.seen_until = await repository.latest_recorded_at(session)
+            for sighting in await repository.sightings(session):
+                self.history.see_trader(sighting.trader, sighting.first_seen)
+            stored = await repository.records(session)
+        self.history.replay(
+            (record, None if outcome is None else is_non_compliant(outcome))
+            for record, outcome in stored
+        )
+        return self.history
+
+    async def refresh(self) -> None:
+        """Apply what was recorded (by any replica) since the last look."""
+        async with self.db.session(write=False) as session:
+            latest = await repository.latest_recorded_at(session)
+            if latest is None or (self.seen_until is not None and latest <= self.seen_until):
+                return
+            # Nothing seen yet (the tables were empty at start): read everything.
+            since = None if self.seen_until is None else self.seen_until - self.OVERLAP
+            sightings = await repository.sightings(session, since=since)
+            stored = await repository.records(session, since=since)
+            outcomes = await repository.outcomes_since(session, since)
+        history = self.history
+        for sighting in sightings:
+            history.see_trader(sighting.trader, sighting.first_seen)
+        for record, _outcome in stored:
+            history.add_declaration(record)
+        for outcome in outcomes:
+            history.add_outcome(
+                outcome.declaration_id,
+                non_compliant=is_non_compliant(outcome.result),  # type: ignore[arg-type]
+            )
+        self.seen_until = latest
+
+    async def follow(self, *, interval: float) -> None:
+        """Refresh every `interval` seconds until cancelled; a failed look is logged and
+        retried at the next one."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("trade_history_refresh_failed")
+
+
 async def load_history(db: Database) -> TradeHistory:
     """The in-memory history rebuilt from the stored lines and sightings, in date order."""
-    history = TradeHistory()
-    async with db.session(write=False) as session:
-        for sighting in await repository.sightings(session):
-            history.see_trader(sighting.trader, sighting.first_seen)
-        stored = await repository.records(session)
-    history.replay(
-        (record, None if outcome is None else is_non_compliant(outcome))
-        for record, outcome in stored
-    )
-    return history
+    return await HistoryFollower(db).load()

@@ -1,5 +1,5 @@
-"""The trade history (declaration lines with their outcomes, traders first seen on permits)
-and the learned models with their training reports.
+"""The trade history (declaration lines with their outcomes, every outcome recorded, traders
+first seen on permits) and the learned models with their training reports.
 
 Revision ID: 0003
 Revises: 0001
@@ -61,12 +61,32 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_trade_history_line_declared_on"), ["declared_on"], unique=False
         )
+        batch_op.create_index(
+            batch_op.f("ix_trade_history_line_recorded_at"), ["recorded_at"], unique=False
+        )
+    op.create_table(
+        "trade_outcome",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("declaration_id", _text(64), nullable=False),
+        sa.Column("result", _text(16), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_trade_outcome")),
+    )
+    with op.batch_alter_table("trade_outcome", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_trade_outcome_recorded_at"), ["recorded_at"], unique=False
+        )
     op.create_table(
         "trader_sighting",
         sa.Column("trader", _text(300), nullable=False),
         sa.Column("first_seen", sa.Date(), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("trader", name=op.f("pk_trader_sighting")),
     )
+    with op.batch_alter_table("trader_sighting", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_trader_sighting_recorded_at"), ["recorded_at"], unique=False
+        )
     op.create_table(
         "learned_model",
         sa.Column("version", _text(32), nullable=False),
@@ -90,8 +110,14 @@ def downgrade() -> None:
     with op.batch_alter_table("learned_model", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_learned_model_promoted"))
     op.drop_table("learned_model")
+    with op.batch_alter_table("trader_sighting", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_trader_sighting_recorded_at"))
     op.drop_table("trader_sighting")
+    with op.batch_alter_table("trade_outcome", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_trade_outcome_recorded_at"))
+    op.drop_table("trade_outcome")
     with op.batch_alter_table("trade_history_line", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_trade_history_line_recorded_at"))
         batch_op.drop_index(batch_op.f("ix_trade_history_line_declared_on"))
         batch_op.drop_index(batch_op.f("ix_trade_history_line_declaration_id"))
     op.drop_table("trade_history_line")
