@@ -14,7 +14,13 @@ from risk_score.models.service import (
     dump,
     train_candidate,
 )
-from risk_score.models.training import LearnedModel, beats, catalogue_names, ranking_metrics
+from risk_score.models.training import (
+    LearnedModel,
+    beats,
+    catalogue_names,
+    ranking_metrics,
+    replay,
+)
 
 
 def records(count: int = 150) -> list[tuple[TradeRecord, str | None]]:
@@ -40,13 +46,28 @@ def test_the_first_model_is_promoted_and_learns_the_pattern() -> None:
     assert report["held_out"]["auc"] == 1.0
     assert report["period"] == {"from": "2025-01-01", "to": "2025-04-30"}
     assert set(report["feature_importances"]) == set(catalogue_names())
-    view = PromotedModel(candidate.model).view(
-        # a seizure-like declaration vs a compliant-like one, as the replay saw them
-        dict.fromkeys(catalogue_names(), 0.9)
-    )
-    assert view is not None and view.model_version == "m1"
-    assert 0.0 <= view.probability <= 1.0
-    assert len(view.contributions) <= 5
+    assert candidate.model.explain_from == pytest.approx(24 / 120)  # the base rate
+    rows = replay((r, o != "compliant") for r, o in records())
+    seized = next(r for r in reversed(rows) if r.label)
+    cleared = next(r for r in reversed(rows) if not r.label)
+    scorer = PromotedModel(candidate.model)
+    risky, plain = scorer.view(seized.features), scorer.view(cleared.features)
+    assert risky is not None and plain is not None
+    assert risky.model_version == "m1"
+    assert risky.probability > 0.5 > plain.probability
+    # reasons for the risky one only (below the base rate there is nothing to point at),
+    # five at most, largest first, and the seizure pattern among them
+    assert plain.contributions == ()
+    assert 0 < len(risky.contributions) <= 5
+    magnitudes = [abs(v) for _, v in risky.contributions]
+    assert magnitudes == sorted(magnitudes, reverse=True)
+    assert {name for name, _ in risky.contributions} & {
+        "purpose_non_compliance_rate",
+        "source_non_compliance_rate",
+        "trade_profile_non_compliance_rate",
+        "office_non_compliance_rate",
+        "office_route_non_compliance_rate",
+    }
     assert dump(candidate.model)  # it pickles
 
 

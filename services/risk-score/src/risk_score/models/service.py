@@ -120,7 +120,13 @@ def train_candidate(
     names = catalogue_names()
     x = matrix([r.features for r in train], names)
     y = np.array([int(r.label) for r in train])
-    model = LearnedModel(version, fit(x, y, estimator=ESTIMATOR), names, ESTIMATOR)
+    model = LearnedModel(
+        version,
+        fit(x, y, estimator=ESTIMATOR),
+        names,
+        ESTIMATOR,
+        explain_from=base_rate(len(train), train_positives),
+    )
     labels = [r.label for r in held_out]
     held_out_features = [r.features for r in held_out]
     mine = ranking_metrics(list(model.probabilities(held_out_features)), labels)
@@ -142,6 +148,10 @@ def train_candidate(
     return Candidate(model, promoted, report)
 
 
+def base_rate(rows: int, positives: int) -> float:
+    return positives / rows if rows else 0.0
+
+
 def dump(model: LearnedModel) -> bytes:
     buffer = io.BytesIO()
     joblib.dump(model.estimator, buffer)
@@ -153,7 +163,13 @@ def load(row: LearnedModelRow) -> LearnedModel:
     if hashlib.sha256(row.payload).hexdigest() != row.sha256:
         raise ModelIntegrityError(f"Model {row.version}'s bytes do not match their digest.")
     estimator = joblib.load(io.BytesIO(row.payload))
-    return LearnedModel(row.version, estimator, row.feature_names, row.estimator)  # type: ignore[arg-type]
+    return LearnedModel(
+        row.version,
+        estimator,
+        row.feature_names,
+        row.estimator,  # type: ignore[arg-type]
+        explain_from=base_rate(int(row.report["rows"]), int(row.report["positives"])),
+    )
 
 
 async def load_promoted(db: Database) -> LearnedModel | None:

@@ -164,15 +164,26 @@ def beats(candidate: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
 
 
 class LearnedModel:
-    """A trained estimator with its feature names: the service's `ModelScorer`."""
+    """A trained estimator with its feature names: the service's `ModelScorer`.
+
+    Its reasons (TreeSHAP contributions) cost ~10x the probability itself, so they are
+    computed only for a declaration the model rates at or above `explain_from` (the service
+    uses the training base rate: below it the model has nothing to point at)."""
 
     def __init__(
-        self, version: str, estimator: Any, feature_names: Sequence[str], kind: Estimator
+        self,
+        version: str,
+        estimator: Any,
+        feature_names: Sequence[str],
+        kind: Estimator,
+        *,
+        explain_from: float = 0.0,
     ) -> None:
         self.version = version
         self.estimator = estimator
         self.feature_names = tuple(feature_names)
         self.kind = kind
+        self.explain_from = explain_from
 
     def probabilities(self, rows: Sequence[Features]) -> NDArray[np.float64]:
         return probabilities(self.estimator, matrix(rows, self.feature_names))
@@ -180,6 +191,8 @@ class LearnedModel:
     def view(self, features: Features) -> ModelView | None:
         x = matrix([features], self.feature_names)
         probability = float(probabilities(self.estimator, x)[0])
+        if probability < self.explain_from:
+            return ModelView(self.version, probability)
         return ModelView(self.version, probability, self._contributions(x))
 
     def _contributions(self, x: NDArray[np.float64]) -> tuple[tuple[str, float], ...]:
