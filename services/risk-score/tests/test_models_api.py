@@ -68,6 +68,9 @@ async def test_train_promotes_the_first_model_and_not_an_equal_one(risk_app: Ris
         f"/v1/risk/models?limit=1&cursor={listed.json()['next']}", headers=RISK_UNIT
     )
     assert [(m["model_version"], m["promoted"]) for m in rest.json()["items"]] == [("m1", True)]
+    bad_cursor = await risk_app.client.get("/v1/risk/models?cursor=nonsense", headers=RISK_UNIT)
+    assert bad_cursor.status_code == 400
+    assert bad_cursor.headers["content-type"] == "application/problem+json"
     detail = await risk_app.client.get("/v1/risk/models/m1", headers=RISK_UNIT)
     assert detail.status_code == 200
     assert detail.json()["report"] == report
