@@ -117,6 +117,11 @@ async def test_an_outcome_event_labels_the_history(risk_app: RiskApp) -> None:
     history: TradeHistory = risk_app.app.state.runtime.extras[TRADE_HISTORY]
     async with db.session() as session:
         await record_declaration(session=session, declaration=declaration("E1"))
+    # a payload no retry can fix is set aside, and the consumer goes on
+    garbage = CloudEvent(source="risk-score", type="risk.outcome.recorded", data={"result": "lost"})
+    await risk_app.app.state.runtime.js.publish(
+        "risk.outcome.recorded", garbage.to_json(), headers={"Nats-Msg-Id": garbage.id}
+    )
     event = CloudEvent(
         source="risk-score",
         type="risk.outcome.recorded",
