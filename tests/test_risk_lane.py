@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from risk_support import ANALYST, READER, declaration, profile
-
 from pangolin_core import migrations
 from pangolin_core.testing import running_app
 from permit_support import SW_KE
@@ -17,6 +15,7 @@ from permit_verify.settings import PermitVerifySettings
 from risk_score.app import DEFINITION as RISK_SCORE
 from risk_score.app import create_app as create_risk_score
 from risk_score.settings import RiskScoreSettings
+from risk_support import ANALYST, READER, declaration, profile
 
 
 async def test_a_verification_gets_its_lane_from_risk_score(tmp_path: Path, nats_url: str) -> None:

@@ -12,13 +12,13 @@ from typing import Any
 
 import nats
 import sqlalchemy as sa
-from risk_support import ANALYST, ASSESSOR, NOBODY, READER, RiskService, declaration
 
 from pangolin_core.contracts.intel import Originator, WatchlistChanged, WatchlistEntry
 from pangolin_core.contracts.risk import ASSESS_SUBJECT, RiskAssessment
 from pangolin_core.contracts.species import ListingChanged
 from pangolin_core.messaging.tables import outbox
 from pangolin_core.testing import eventually
+from risk_support import ANALYST, ASSESSOR, NOBODY, READER, RiskService, declaration
 
 NUTS = declaration(
     declaration_id="SW-NG-1",

@@ -7,10 +7,10 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
-from risk_support import ANALYST, READER, RiskService, declaration
 
 from pangolin_core.messaging.tables import outbox
 from risk_score.evaluation.service import Case, ProfileInfo, evaluate, wilson
+from risk_support import ANALYST, READER, RiskService, declaration
 
 
 def case(

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from risk_support import ANALYST, ASSESSOR, RiskService, declaration, profile
 
 from pangolin_core import migrations
 from pangolin_core.contracts.intel import Originator, WatchlistChanged, WatchlistEntry
 from pangolin_core.testing import eventually, running_app
 from risk_score.app import DEFINITION, create_app
 from risk_score.settings import RiskScoreSettings
+from risk_support import ANALYST, ASSESSOR, RiskService, declaration, profile
 
 
 @pytest.fixture

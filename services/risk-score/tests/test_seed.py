@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from risk_support import RiskService, declaration
-
 from pangolin_core import migrations
 from risk_score.app import DEFINITION
 from risk_score.seed import DEMO_PROFILES, seed
 from risk_score.settings import RiskScoreSettings
+from risk_support import RiskService, declaration
 
 
 async def test_the_seed_loads_active_profiles_once(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import nats
-from risk_support import ANALYST, ASSESSOR, declaration
 
 from pangolin_core import migrations
 from pangolin_core.contracts.species import ListingChanged, TaxonUpserted
@@ -14,6 +13,7 @@ from pangolin_core.messaging.connection import ensure_streams
 from pangolin_core.testing import eventually, running_app
 from risk_score.app import DEFINITION, create_app
 from risk_score.settings import RiskScoreSettings
+from risk_support import ANALYST, ASSESSOR, declaration
 
 
 async def test_events_from_before_the_start_are_replayed(database_url: str, nats_url: str) -> None:

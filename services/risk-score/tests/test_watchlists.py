@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from risk_support import declaration
-
 from pangolin_core.contracts.intel import WatchlistEntry
 from pangolin_core.contracts.permits import Declaration
 from risk_score.watchlists.service import HeldEntry, WatchlistIndex, normalise_name
+from risk_support import declaration
 
 ON = date(2026, 12, 6)
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from risk_support import RiskService, declaration
 
 from pangolin_core.db import Database
 from risk_score.assessments.writer import AssessmentWriter
+from risk_support import RiskService, declaration
 
 
 async def test_concurrent_assessments_are_all_stored_with_their_events(
@@ -26,10 +26,14 @@ async def test_concurrent_assessments_are_all_stored_with_their_events(
             sa.text("SELECT count(*) FROM outbox WHERE subject = 'risk.assessment.completed'")
         )
     assert events == 40
+    # ... and each declaration joined the trade history in the same transaction.
+    assert await risk.count("trade_history_line") == 40
+    assert len(risk.state().history) == 40
 
 
 async def test_a_failed_write_fails_every_caller_of_its_batch(tmp_path: Path) -> None:
     from pangolin_core.contracts.envelope import CloudEvent
+    from pangolin_core.contracts.permits import Declaration
     from risk_score.assessments.models import Assessment
 
     db = Database(f"sqlite:///{tmp_path / 'empty.db'}")  # no tables: every insert fails
@@ -39,13 +43,14 @@ async def test_a_failed_write_fails_every_caller_of_its_batch(tmp_path: Path) ->
         return Assessment(id=f"a-{n}")  # table models do not validate: enough to insert
 
     event = CloudEvent(source="/test", type="risk.assessment.completed", data={})
+    declared = Declaration.model_validate(declaration())
     try:
         results = await asyncio.gather(
-            *(writer.store(row(n), event) for n in range(5)), return_exceptions=True
+            *(writer.store(row(n), event, declared) for n in range(5)), return_exceptions=True
         )
         assert all(isinstance(r, sa.exc.OperationalError) for r in results), results
         with pytest.raises(sa.exc.OperationalError):
-            await writer.store(row(9), event)  # a later batch is tried again, not stuck
+            await writer.store(row(9), event, declared)  # a later batch is tried again, not stuck
     finally:
         await writer.close()
         await db.dispose()

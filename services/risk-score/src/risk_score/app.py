@@ -20,6 +20,10 @@ from risk_score.assessments.handlers import rpc_endpoints
 from risk_score.assessments.router import router as assessments_router
 from risk_score.dependencies import state_of, writer_of
 from risk_score.evaluation.router import router as evaluation_router
+from risk_score.history.handlers import permit_consumer
+from risk_score.history.lifespan import trade_history_and_model
+from risk_score.history.service import apply_after_commit
+from risk_score.models.router import router as models_router
 from risk_score.outcomes.router import router as outcomes_router
 from risk_score.profiles.router import router as profiles_router
 from risk_score.profiles.service import PROFILES
@@ -35,11 +39,18 @@ def consumers(runtime: ServiceRuntime) -> Sequence[ConsumerSpec]:
     state = state_of(runtime)
     # Changes reach memory when their transaction commits; registered before any consumer.
     runtime.db.on_commit(state.read_models.on_commit)
-    return [watchlist_consumer(state.watchlists), species_consumer(state.species)]
+    runtime.db.on_commit(apply_after_commit(state.history))
+    return [
+        watchlist_consumer(state.watchlists),
+        species_consumer(state.species),
+        permit_consumer(),
+    ]
 
 
 @asynccontextmanager
 async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
+    """Load every read model, then serve: profiles, watchlists and species, then the trade
+    history, then the promoted model (which reads features of that history)."""
     state = state_of(runtime)
     await state.profiles.load(runtime.db)
     await state.watchlists.load(runtime.db)
@@ -51,7 +62,10 @@ async def lifespan(runtime: ServiceRuntime) -> AsyncIterator[None]:
     }
     refresher = state.read_models.keep_current(runtime.db, loaders, state.settings.refresh_interval)
     try:
-        async with background_task(refresher, name="risk-score-read-models"):
+        async with (
+            trade_history_and_model(runtime, history=state.history, scorer=state.model),
+            background_task(refresher, name="risk-score-read-models"),
+        ):
             yield
     finally:
         await writer_of(runtime).close()
@@ -65,7 +79,13 @@ DEFINITION = ServiceDefinition(
         " inspection outcomes, evaluation."
     ),
     migrations=Path(__file__).parent / "migrations",
-    routers=[profiles_router, evaluation_router, assessments_router, outcomes_router],
+    routers=[
+        profiles_router,
+        evaluation_router,
+        assessments_router,
+        outcomes_router,
+        models_router,
+    ],
     consumers=consumers,
     rpc_endpoints=rpc_endpoints,
     lifespan=lifespan,

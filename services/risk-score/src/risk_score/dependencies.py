@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from pangolin_core.contracts.permits import Declaration, Finding
 from pangolin_core.service import ServiceRuntime
 from risk_score.assessments.scoring import Thresholds
 from risk_score.assessments.writer import AssessmentWriter
-from risk_score.features.schemas import Features, FeatureSource, ModelScorer
+from risk_score.features.service import TradeHistoryFeatures
+from risk_score.history.aggregate import TradeHistory
+from risk_score.models.service import PromotedModel
 from risk_score.profiles.active import ActiveProfiles
 from risk_score.readmodels import ReadModels
 from risk_score.settings import RiskScoreSettings
@@ -31,23 +31,18 @@ class RiskState:
     profiles: ActiveProfiles
     watchlists: WatchlistIndex
     species: SpeciesIndex
-    features: FeatureSource
+    # The trade history (loaded by `history.lifespan`, kept current at commit and from
+    # other replicas' rows); `features` reads it before a declaration joins it.
+    history: TradeHistory
+    features: TradeHistoryFeatures
+    # The promoted learned model (its `view` is None until a model is promoted).
+    model: PromotedModel
     read_models: ReadModels = field(default_factory=ReadModels)
-    # None until a learned model exists; risk-b's model store sets it.
-    model: ModelScorer | None = None
 
     @property
     def thresholds(self) -> Thresholds:
         s = self.settings
         return Thresholds(blue_from=s.blue_from, yellow_from=s.yellow_from, red_from=s.red_from)
-
-
-class NoFeatures:
-    """The feature source until the trade-history read model is wired: no values, so
-    criteria on `features.<name>` are false."""
-
-    def features_for(self, declaration: Declaration, findings: Sequence[Finding]) -> Features:
-        return {}
 
 
 def state_of(runtime: ServiceRuntime) -> RiskState:
@@ -57,12 +52,15 @@ def state_of(runtime: ServiceRuntime) -> RiskState:
     if state is None:
         settings = runtime.settings
         assert isinstance(settings, RiskScoreSettings)
+        history = TradeHistory()
         state = RiskState(
             settings=settings,
             profiles=ActiveProfiles(),
             watchlists=WatchlistIndex(),
             species=SpeciesIndex(),
-            features=NoFeatures(),
+            history=history,
+            features=TradeHistoryFeatures(history),
+            model=PromotedModel(),
         )
         runtime.extras[RISK_STATE] = state
     assert isinstance(state, RiskState)

@@ -38,6 +38,18 @@ class RiskScoreSettings(ServiceSettings):
     # batches at this poll instead, so `risk.assessment.completed` leaves within 0.1 s.
     outbox_poll_interval: float = Field(0.1, gt=0)
 
+    trade_history_refresh_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="How often a replica reads the trade history other replicas recorded",
+    )
+    model_training_enabled: bool = Field(
+        False, description="Train a model on a schedule (POST /v1/risk/models/train always works)"
+    )
+    model_training_interval_seconds: float = Field(
+        86_400.0, gt=0, description="Seconds between scheduled trainings"
+    )
+
     @model_validator(mode="after")
     def _ordered_thresholds(self) -> RiskScoreSettings:
         if not self.blue_from <= self.yellow_from <= self.red_from:

@@ -43,6 +43,8 @@ def evaluate(*, state: RiskState, request: AssessmentRequest) -> tuple[Facts, Sc
     declaration, findings = request.declaration, request.findings
     on = declaration.declared_on
     hits = state.watchlists.match(declaration, on=on)
+    # From the trade history as it stands: this declaration joins it only when its
+    # assessment commits (no leakage).
     features = state.features.features_for(declaration, findings)
     facts = derive_facts(
         declaration,
@@ -51,7 +53,7 @@ def evaluate(*, state: RiskState, request: AssessmentRequest) -> tuple[Facts, Sc
         watchlist_kinds=frozenset(h.kind for h in hits),
         features=features,
     )
-    model = state.model.view(features) if state.model is not None else None
+    model = state.model.view(features)
     settings = state.settings
     random = randomly_selected(
         declaration.declaration_id,
@@ -147,7 +149,7 @@ async def assess(
         model_version=scored.model_version,
         assessed_at=now,
     )
-    await writer.store(row, event.to_event(source=SOURCE, subject=assessment_id))
+    await writer.store(row, event.to_event(source=SOURCE, subject=assessment_id), declaration)
     return answer
 
 

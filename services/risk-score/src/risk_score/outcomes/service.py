@@ -1,6 +1,7 @@
 """Recording an inspection outcome: one per assessment (a second is a 409: an outcome is
 evidence the evaluation counts, corrected by a supervisor outside this API, not overwritten),
-stored with its `risk.outcome.recorded` event for the trade histories."""
+stored with its `risk.outcome.recorded` event; an inspected one labels the declaration in the
+trade history in the same transaction (the features and the next model's training read it)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pangolin_core.messaging.outbox import enqueue
 from risk_score.assessments import repository as assessments
 from risk_score.assessments.service import SOURCE, AssessmentNotFound
 from risk_score.audit import repository as audit
+from risk_score.history import service as history
 from risk_score.outcomes import repository
 from risk_score.outcomes.models import Outcome
 from risk_score.outcomes.schemas import OutcomeIn, OutcomeOut
@@ -57,6 +59,13 @@ async def record(
         details={"result": body.result, "inspected": body.inspected},
     )
     declaration = Declaration.model_validate(assessment.declaration)
+    if body.inspected:
+        # Only an inspection says anything about compliance. The label goes on the
+        # declaration (however many times it was assessed); a declaration assessed before
+        # the history existed is not in it, and stays out.
+        await history.record_outcome(
+            session=session, declaration_id=declaration.declaration_id, result=body.result
+        )
     event = OutcomeRecorded(
         assessment_id=assessment_id,
         declaration_id=declaration.declaration_id,
