@@ -15,9 +15,9 @@ from pangolin_core.db import Database
 from pangolin_core.testing import eventually, identity_headers, running_app
 from risk_history_support import RiskApp, declaration, permit_issued, synthetic_trade
 from risk_score.app import DEFINITION, create_app
+from risk_score.dependencies import state_of
 from risk_score.features.service import TradeHistoryFeatures
 from risk_score.history.aggregate import TradeHistory
-from risk_score.history.lifespan import FEATURE_SOURCE, MODEL_SCORER, TRADE_HISTORY
 from risk_score.history.schemas import trader_key
 from risk_score.history.service import record_declaration, record_outcome
 from risk_score.models.service import ModelIntegrityError, PromotedModel, load_promoted
@@ -39,7 +39,7 @@ async def record_trade(db: Database, count: int) -> None:
 
 async def test_a_permit_makes_its_traders_known_from_its_date(risk_app: RiskApp) -> None:
     runtime = risk_app.app.state.runtime
-    history: TradeHistory = runtime.extras[TRADE_HISTORY]
+    history: TradeHistory = state_of(runtime).history
     event = permit_issued(
         "Savannah Reptiles Ltd", "Hanoi Pet Trading Co", issued_on=date(2025, 12, 1)
     ).to_event(source="permit-verify")
@@ -53,7 +53,7 @@ async def test_a_permit_makes_its_traders_known_from_its_date(risk_app: RiskApp)
         return exporter in history.first_seen
 
     await eventually(seen)
-    source: TradeHistoryFeatures = runtime.extras[FEATURE_SOURCE]
+    source: TradeHistoryFeatures = state_of(runtime).features
     features = source.features_for(declaration("D1", on=date(2026, 1, 10)), [])
     assert features["new_exporter"] is False
     assert features["exporter_first_seen_days"] == 40
@@ -70,21 +70,21 @@ async def test_a_restart_rebuilds_the_history_and_the_promoted_model(
         await record_trade(first.state.runtime.db, 150)
         trained = await client.post("/v1/risk/models/train", headers=RISK_UNIT)
         assert trained.status_code == 200
-        before: TradeHistory = first.state.runtime.extras[TRADE_HISTORY]
+        before: TradeHistory = state_of(first.state.runtime).history
         probe = declaration("P", on=date(2025, 7, 1), purpose="P", source="U", office="MIA")
-        expected = first.state.runtime.extras[FEATURE_SOURCE].features_for(probe, [])
-        view = first.state.runtime.extras[MODEL_SCORER].view(expected)
+        expected = state_of(first.state.runtime).features.features_for(probe, [])
+        view = state_of(first.state.runtime).model.view(expected)
 
     again = create_app(settings)
     async with running_app(again):
-        after: TradeHistory = again.state.runtime.extras[TRADE_HISTORY]
+        after: TradeHistory = state_of(again.state.runtime).history
         assert (len(after), after.labelled, after.non_compliant) == (
             len(before),
             before.labelled,
             before.non_compliant,
         )
-        assert again.state.runtime.extras[FEATURE_SOURCE].features_for(probe, []) == expected
-        scorer: PromotedModel = again.state.runtime.extras[MODEL_SCORER]
+        assert state_of(again.state.runtime).features.features_for(probe, []) == expected
+        scorer: PromotedModel = state_of(again.state.runtime).model
         assert scorer.version == "m1"
         assert scorer.view(expected) == view
 
@@ -115,7 +115,7 @@ async def test_the_schedule_trains_and_training_does_not_block_requests(
     async with running_app(app) as client:
         db: Database = app.state.runtime.db
         await record_trade(db, 150)
-        scorer: PromotedModel = app.state.runtime.extras[MODEL_SCORER]
+        scorer: PromotedModel = state_of(app.state.runtime).model
 
         async def promoted() -> bool:
             return scorer.version is not None
@@ -149,7 +149,7 @@ async def test_a_replica_learns_what_another_recorded(database_url: str, nats_ur
     one, two = create_app(settings), create_app(settings)
     async with running_app(one), running_app(two):
         db: Database = one.state.runtime.db
-        other: TradeHistory = two.state.runtime.extras[TRADE_HISTORY]
+        other: TradeHistory = state_of(two.state.runtime).history
         async with db.session() as session:
             await record_declaration(session=session, declaration=declaration("A1"))
             await record_declaration(session=session, declaration=declaration("A2"))
@@ -165,5 +165,5 @@ async def test_a_replica_learns_what_another_recorded(database_url: str, nats_ur
         await eventually(caught_up)
         exporter = trader_key("Savannah Reptiles Ltd", "KE") or ""
         assert other.tally("exporter", exporter).non_compliant == 2
-        mine: TradeHistory = one.state.runtime.extras[TRADE_HISTORY]
+        mine: TradeHistory = state_of(one.state.runtime).history
         assert (len(mine), mine.labelled, mine.non_compliant) == (2, 2, 2)

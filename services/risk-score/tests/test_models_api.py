@@ -1,17 +1,16 @@
 """The trade history and the learned model through the app: declarations and outcomes
-recorded as the assessment and outcome paths record them, `risk.outcome.recorded` from
-NATS, and `/v1/risk/models` (real database, real nats-server)."""
+recorded as the assessment and outcome paths record them, and `/v1/risk/models` (real
+database, real nats-server)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from pangolin_core.contracts.envelope import CloudEvent
 from pangolin_core.db import Database
-from pangolin_core.testing import eventually, identity_headers
+from pangolin_core.testing import identity_headers
 from risk_history_support import RiskApp, declaration, synthetic_trade
+from risk_score.dependencies import state_of
 from risk_score.history.aggregate import TradeHistory
-from risk_score.history.lifespan import MODEL_SCORER, TRADE_HISTORY
 from risk_score.history.service import record_declaration, record_outcome
 from risk_score.models.service import PromotedModel
 
@@ -41,7 +40,7 @@ async def count_models(risk: RiskApp) -> int:
 
 async def test_train_promotes_the_first_model_and_not_an_equal_one(risk_app: RiskApp) -> None:
     await record_trade(risk_app, 150)
-    history: TradeHistory = risk_app.app.state.runtime.extras[TRADE_HISTORY]
+    history: TradeHistory = state_of(risk_app.app.state.runtime).history
     assert len(history) == 150 and history.labelled == 150 and history.non_compliant == 30
 
     first = await risk_app.client.post("/v1/risk/models/train", headers=RISK_UNIT)
@@ -52,7 +51,7 @@ async def test_train_promotes_the_first_model_and_not_an_equal_one(risk_app: Ris
     assert report["rows"] == 120 and report["positives"] == 24
     assert report["held_out_period"] == {"from": "2025-05-01", "to": "2025-05-30"}
     assert {"auc", "precision_at_1", "recall_at_5", "recall_at_10"} <= set(report["held_out"])
-    scorer: PromotedModel = risk_app.app.state.runtime.extras[MODEL_SCORER]
+    scorer: PromotedModel = state_of(risk_app.app.state.runtime).model
     assert scorer.version == "m1"
 
     second = await risk_app.client.post("/v1/risk/models/train", headers=RISK_UNIT)
@@ -97,7 +96,7 @@ async def test_training_needs_the_models_scope(risk_app: RiskApp) -> None:
 
 async def test_a_rolled_back_declaration_leaves_the_history_untouched(risk_app: RiskApp) -> None:
     db: Database = risk_app.app.state.runtime.db
-    history: TradeHistory = risk_app.app.state.runtime.extras[TRADE_HISTORY]
+    history: TradeHistory = state_of(risk_app.app.state.runtime).history
     try:
         async with db.session() as session:
             await record_declaration(session=session, declaration=declaration("R1"))
@@ -110,33 +109,3 @@ async def test_a_rolled_back_declaration_leaves_the_history_untouched(risk_app: 
         # assessed again: not counted twice
         assert await record_declaration(session=session, declaration=declaration("R1")) is False
     assert history.knows("R1")
-
-
-async def test_an_outcome_event_labels_the_history(risk_app: RiskApp) -> None:
-    db: Database = risk_app.app.state.runtime.db
-    history: TradeHistory = risk_app.app.state.runtime.extras[TRADE_HISTORY]
-    async with db.session() as session:
-        await record_declaration(session=session, declaration=declaration("E1"))
-    # a payload no retry can fix is set aside, and the consumer goes on
-    garbage = CloudEvent(source="risk-score", type="risk.outcome.recorded", data={"result": "lost"})
-    await risk_app.app.state.runtime.js.publish(
-        "risk.outcome.recorded", garbage.to_json(), headers={"Nats-Msg-Id": garbage.id}
-    )
-    event = CloudEvent(
-        source="risk-score",
-        type="risk.outcome.recorded",
-        data={"declaration_id": "E1", "inspected": True, "result": "seizure"},
-    )
-    await risk_app.app.state.runtime.js.publish(
-        "risk.outcome.recorded", event.to_json(), headers={"Nats-Msg-Id": event.id}
-    )
-
-    async def labelled() -> bool:
-        return history.non_compliant == 1
-
-    await eventually(labelled)
-    async with db.session(write=False) as session:
-        stored = await session.exec(  # type: ignore[call-overload]
-            sa.text("SELECT outcome FROM trade_history_line WHERE declaration_id = 'E1'")
-        )
-        assert stored.scalar_one() == "seizure"
