@@ -5,15 +5,20 @@
    watchlist read models, 200 active generated profiles, findings, random draw, lane) over
    realistic declarations: 1-3 lines of real checklist species (CITES checklist snapshot),
    real countries, a few transit hubs, descriptions, some permit findings. No DB, no HTTP.
-2. The same plus the one insert of the assessment with its outbox event (SQLite), sequential.
+   Three ways: profiles alone (empty trade history, no model); with the trade-history
+   features over `--history` past declarations with outcomes; and with a LightGBM model
+   trained on them (`models.service.train_candidate`, what `POST /v1/risk/models/train` runs).
+2. The same plus the one insert of the assessment with its outbox event and its trade-history
+   lines (group-commit writer), sequential.
 3. `risk.rpc.assess` p50 / p99 over a nats-server started here on a free port (the app runs
-   its lifespan in this process: SQLite in a temp dir, profiles posted through its API),
+   its lifespan in this process: SQLite in a temp dir, profiles posted through its API, the
+   same past declarations and outcomes stored and a model trained through its API),
    sequential calls after a warm-up, then 16 callers in flight. 2 and 3 run on SQLite, then on
    PostgreSQL when one answers (`--postgres URL`, '' to skip; a fresh database, dropped).
 
 Targets (issue 6): >= 2,000 assessments/s on one core (1), RPC p99 < 10 ms (3).
 
-    uv run --frozen python bench/risk_throughput.py [--seconds 5] [--calls 2000]"""
+    uv run --frozen python bench/risk_throughput.py [--seconds 5] [--calls 2000] [--history 5000]"""
 
 from __future__ import annotations
 
@@ -45,7 +50,12 @@ from pangolin_core.natsserver import NatsServer
 from pangolin_core.testing import identity_headers, running_app
 from risk_score.app import DEFINITION, create_app
 from risk_score.assessments import service
-from risk_score.dependencies import RISK_STATE, NoFeatures, RiskState, writer_of
+from risk_score.dependencies import RISK_STATE, RiskState, writer_of
+from risk_score.features.service import TradeHistoryFeatures
+from risk_score.history import service as history_service
+from risk_score.history.aggregate import TradeHistory
+from risk_score.history.schemas import OutcomeResult, TradeRecord
+from risk_score.models.service import PromotedModel, train_candidate
 from risk_score.profiles.active import ActiveProfiles, compile_version
 from risk_score.profiles.models import TargetingProfileVersion
 from risk_score.settings import RiskScoreSettings
@@ -73,6 +83,7 @@ PROFILES = 200
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 OFFICES = ["KEMBA", "KENBO", "KEJKI", "NGLOS", "VNSGN"]
 ANALYST = identity_headers("risk:profiles", "risk:read", client_id="bench")
+RISK_UNIT = identity_headers("risk:models", client_id="bench")
 
 
 def checklist_species() -> dict[str, frozenset[str]]:
@@ -102,7 +113,9 @@ def profile_bodies(rng: random.Random) -> list[dict[str, Any]]:
     return bodies
 
 
-def declarations(rng: random.Random, species: list[str], count: int) -> list[AssessmentRequest]:
+def declarations(
+    rng: random.Random, species: list[str], count: int, *, prefix: str = "BENCH"
+) -> list[AssessmentRequest]:
     countries = risk_criteria.COUNTRIES
     words = ["live animals", "skins", "Cashew nuts", "spare parts", "carvings", "dried parts"]
     out = []
@@ -128,7 +141,7 @@ def declarations(rng: random.Random, species: list[str], count: int) -> list[Ass
             for c in rng.sample(risk_criteria.FINDINGS, rng.choice([0, 0, 0, 1]))
         ]
         body = {
-            "declaration_id": f"BENCH-{n}",
+            "declaration_id": f"{prefix}-{n}",
             "direction": rng.choice(["export", "import", "re_export"]),
             "declared_on": date.today().isoformat(),
             "office": rng.choice(OFFICES),
@@ -189,6 +202,28 @@ def watchlist(rng: random.Random) -> WatchlistIndex:
     return index
 
 
+def outcome_of(rng: random.Random, request: AssessmentRequest) -> OutcomeResult:
+    """A made-up ground truth the model can partly learn: personal-purpose wild specimens
+    through a hub are often seized, a few exporters are bad, the rest is mostly compliant."""
+    declaration = request.declaration
+    line = declaration.lines[0]
+    risk = 0.03
+    if line.purpose == "P" and line.source == "W":
+        risk += 0.3
+    if declaration.countries.transit:
+        risk += 0.15
+    exporter = declaration.exporter.name if declaration.exporter is not None else None
+    if exporter is not None and exporter.endswith(("7 Ltd", "3 Ltd")):
+        risk += 0.2
+    return "seizure" if rng.random() < risk else "compliant"
+
+
+def past_trade(
+    rng: random.Random, species: list[str], count: int
+) -> list[tuple[AssessmentRequest, OutcomeResult]]:
+    return [(r, outcome_of(rng, r)) for r in declarations(rng, species, count, prefix="PAST")]
+
+
 def in_process(requests: list[AssessmentRequest], state: RiskState, seconds: float) -> float:
     done, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds:
@@ -247,13 +282,18 @@ async def main(args: argparse.Namespace) -> None:
     requests = declarations(rng, names, 1000)
     bodies = profile_bodies(rng)
 
+    past = past_trade(rng, names, args.history)
+
     # 1. In-process scoring.
+    history = TradeHistory()
     state = RiskState(
         settings=RiskScoreSettings(),
         profiles=ActiveProfiles(),
         watchlists=watchlist(rng),
         species=SpeciesIndex(),
-        features=NoFeatures(),
+        history=history,
+        features=TradeHistoryFeatures(history),
+        model=PromotedModel(),
     )
     state.species.replace_all(species_map)
 
@@ -284,17 +324,52 @@ async def main(args: argparse.Namespace) -> None:
         f"200 watchlist records; lanes over 1,000 declarations: {lanes}"
     )
     rate = in_process(requests, state, args.seconds)
-    print(f"in-process scoring (no DB):        {rate:>8,.0f} assessments/s   target >= 2,000")
+    print(f"in-process, profiles only (no history, no model): {rate:>8,.0f} assessments/s")
+    started = time.perf_counter()
+    records = [(TradeRecord.from_declaration(r.declaration), o) for r, o in past]
+    history.replay((record, outcome != "compliant") for record, outcome in records)
+    print(
+        f"trade history: {len(history):,} past declarations, {history.non_compliant:,} seized"
+        f" ({time.perf_counter() - started:.1f} s to replay)"
+    )
+    rate = in_process(requests, state, args.seconds)
+    print(f"in-process, + trade-history features:            {rate:>8,.0f} assessments/s")
+    started = time.perf_counter()
+    candidate = train_candidate(records, None, version="bench")
+    state.model.model = candidate.model
+    print(
+        f"model trained in {time.perf_counter() - started:.1f} s, held-out AUC"
+        f" {candidate.report['held_out']['auc']:.3f}"
+    )
+    views = [
+        state.model.view(state.features.features_for(r.declaration, r.findings)) for r in requests
+    ]
+    explained = sum(1 for v in views if v is not None and v.contributions)
+    print(f"  {explained} of {len(views)} declarations at or above the base rate get contributions")
+    rate = in_process(requests, state, args.seconds)
+    print(
+        f"in-process, + features + model (200 profiles):  {rate:>8,.0f} assessments/s"
+        "   target >= 2,000"
+    )
 
     with tempfile.TemporaryDirectory() as folder:
         server = NatsServer(Path(folder) / "nats").start()
         try:
             await against(
-                f"sqlite:///{folder}/risk.db", "SQLite", server, bodies, species_map, requests, args
+                f"sqlite:///{folder}/risk.db",
+                "SQLite",
+                server,
+                bodies,
+                species_map,
+                requests,
+                past,
+                args,
             )
             if args.postgres:
                 async with postgres_database(args.postgres) as url:
-                    await against(url, "PostgreSQL", server, bodies, species_map, requests, args)
+                    await against(
+                        url, "PostgreSQL", server, bodies, species_map, requests, past, args
+                    )
         finally:
             server.stop()
 
@@ -327,6 +402,7 @@ async def against(
     bodies: list[dict[str, Any]],
     species_map: dict[str, frozenset[str]],
     requests: list[AssessmentRequest],
+    past: list[tuple[AssessmentRequest, OutcomeResult]],
     args: argparse.Namespace,
 ) -> None:
     """The service on `url`: scoring with its insert, then the RPC over NATS."""
@@ -346,6 +422,20 @@ async def against(
             response = await client.post("/v1/risk/profiles", json=body, headers=ANALYST)
             assert response.status_code == 201, response.text
         app.state.runtime.extras[RISK_STATE].species.replace_all(species_map)
+        db = app.state.runtime.db
+        async with db.session() as session:  # the past trade as assessments would store it
+            await history_service.record_declarations(
+                session=session, declarations=[r.declaration for r, _ in past]
+            )
+        async with db.session() as session:
+            for request, outcome in past:
+                await history_service.record_outcome(
+                    session=session,
+                    declaration_id=request.declaration.declaration_id,
+                    result=outcome,
+                )
+        trained = await client.post("/v1/risk/models/train", headers=RISK_UNIT)
+        assert trained.status_code == 200, trained.text
         stored = await with_store(app, requests, args.seconds)
         print(f"{engine}: scoring + insert, sequential: {stored:,.0f} assessments/s")
         figures = await rpc(server.url, requests, args.calls)
@@ -361,6 +451,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--history", type=int, default=5000, help="past declarations")
     parser.add_argument(
         "--postgres",
         default=os.environ.get("PANGOLIN_BENCH_POSTGRES_URL", DEFAULT_POSTGRES),
