@@ -286,14 +286,15 @@ async def main(args: argparse.Namespace) -> None:
 
     # 1. In-process scoring.
     history = TradeHistory()
+    settings = RiskScoreSettings()
     state = RiskState(
-        settings=RiskScoreSettings(),
+        settings=settings,
         profiles=ActiveProfiles(),
         watchlists=watchlist(rng),
         species=SpeciesIndex(),
         history=history,
         features=TradeHistoryFeatures(history),
-        model=PromotedModel(),
+        model=PromotedModel(explain_from=settings.model_explain_from),
     )
     state.species.replace_all(species_map)
 
@@ -345,7 +346,10 @@ async def main(args: argparse.Namespace) -> None:
         state.model.view(state.features.features_for(r.declaration, r.findings)) for r in requests
     ]
     explained = sum(1 for v in views if v is not None and v.contributions)
-    print(f"  {explained} of {len(views)} declarations at or above the base rate get contributions")
+    print(
+        f"  {explained} of {len(views)} declarations are explained (probability >="
+        f" max(base rate {candidate.model.explain_from:.2f}, {settings.model_explain_from:.2f}))"
+    )
     rate = in_process(requests, state, args.seconds)
     print(
         f"in-process, + features + model (200 profiles):  {rate:>8,.0f} assessments/s"

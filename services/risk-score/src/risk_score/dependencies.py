@@ -60,7 +60,7 @@ def state_of(runtime: ServiceRuntime) -> RiskState:
             species=SpeciesIndex(),
             history=history,
             features=TradeHistoryFeatures(history),
-            model=PromotedModel(),
+            model=PromotedModel(explain_from=settings.model_explain_from),
         )
         runtime.extras[RISK_STATE] = state
     assert isinstance(state, RiskState)

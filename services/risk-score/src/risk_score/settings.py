@@ -31,6 +31,9 @@ class RiskScoreSettings(ServiceSettings):
     expected_lane_rates: dict[str, float] = Field(default_factory=dict)
     # The model's view becomes points: probability x `model_points` (0 turns it off).
     model_points: float = Field(40.0, ge=0, le=100)
+    # The model's reason lists its top contributions (TreeSHAP, ~0.5 ms each time) only when
+    # it brings at least these points; below, it says the probability alone.
+    model_explain_from_points: float = Field(10.0, ge=0, le=100)
     # How often a replica re-reads profiles and read models changed by another replica.
     refresh_interval: float = Field(0.5, gt=0, le=60)
     # Assessments do not wake the outbox relay at each commit (a relay pass per assessment
@@ -58,3 +61,10 @@ class RiskScoreSettings(ServiceSettings):
 
     def random_rate_for(self, office: str) -> float:
         return self.random_rate_by_office.get(office, self.random_rate)
+
+    @property
+    def model_explain_from(self) -> float:
+        """`model_explain_from_points` as a probability of non-compliance."""
+        if self.model_points == 0:
+            return 1.0
+        return min(1.0, self.model_explain_from_points / self.model_points)

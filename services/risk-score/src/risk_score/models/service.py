@@ -67,8 +67,11 @@ class PromotedModel:
     """The service's `ModelScorer`: the promoted model, swapped whole when another is
     promoted (a reader sees the old or the new one, never half of each)."""
 
-    def __init__(self, model: LearnedModel | None = None) -> None:
+    def __init__(self, model: LearnedModel | None = None, *, explain_from: float = 0.0) -> None:
         self.model = model
+        # TreeSHAP contributions cost ~0.5 ms, 15x the probability (bench/risk_throughput.py):
+        # only a view at or above this probability is explained.
+        self.explain_from = explain_from
 
     @property
     def version(self) -> str | None:
@@ -76,7 +79,7 @@ class PromotedModel:
 
     def view(self, features: Features) -> ModelView | None:
         model = self.model
-        return None if model is None else model.view(features)
+        return None if model is None else model.view(features, explain_from=self.explain_from)
 
 
 @dataclass(frozen=True)

@@ -188,10 +188,12 @@ class LearnedModel:
     def probabilities(self, rows: Sequence[Features]) -> NDArray[np.float64]:
         return probabilities(self.estimator, matrix(rows, self.feature_names))
 
-    def view(self, features: Features) -> ModelView | None:
+    def view(self, features: Features, *, explain_from: float = 0.0) -> ModelView | None:
+        """The probability, with the contributions when it is at or above both the training
+        base rate and `explain_from` (the service's own floor, `PromotedModel`)."""
         x = matrix([features], self.feature_names)
         probability = float(probabilities(self.estimator, x)[0])
-        if probability < self.explain_from:
+        if probability < max(self.explain_from, explain_from):
             return ModelView(self.version, probability)
         return ModelView(self.version, probability, self._contributions(x))
 
