@@ -138,6 +138,30 @@ async def records(
     return [(_record(lines), _outcome(lines)) for lines in grouped.values()]
 
 
+async def declared_since(session: AsyncSession, since: datetime | None) -> list[str]:
+    """Ids of the declarations recorded after `since` (all with None)."""
+    query = select(TradeHistoryLine.declaration_id).distinct()
+    if since is not None:
+        query = query.where(TradeHistoryLine.recorded_at > since)
+    return list((await session.exec(query)).all())
+
+
+async def records_of(
+    session: AsyncSession, declaration_ids: Sequence[str], *, chunk: int = 500
+) -> list[tuple[TradeRecord, OutcomeResult | None]]:
+    """These declarations with their outcomes, in date order."""
+    rows: list[TradeHistoryLine] = []
+    for start in range(0, len(declaration_ids), chunk):
+        ids = declaration_ids[start : start + chunk]
+        query = select(TradeHistoryLine).where(col(TradeHistoryLine.declaration_id).in_(ids))
+        rows.extend((await session.exec(query)).all())
+    rows.sort(key=lambda row: (row.declared_on, row.id or 0))
+    grouped: dict[str, list[TradeHistoryLine]] = {}
+    for row in rows:
+        grouped.setdefault(row.declaration_id, []).append(row)
+    return [(_record(lines), _outcome(lines)) for lines in grouped.values()]
+
+
 def _outcome(lines: list[TradeHistoryLine]) -> OutcomeResult | None:
     outcome = lines[0].outcome
     if outcome in ("compliant", "non_compliant", "seizure"):

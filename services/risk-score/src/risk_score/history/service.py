@@ -156,7 +156,11 @@ class HistoryFollower:
             # Nothing seen yet (the tables were empty at start): read everything.
             since = None if self.seen_until is None else self.seen_until - self.OVERLAP
             sightings = await repository.sightings(session, since=since)
-            stored = await repository.records(session, since=since)
+            # The overlap brings back what this replica already holds (its own assessments
+            # above all): only the ids are read for those, the lines of the others.
+            declared = await repository.declared_since(session, since)
+            unknown = [d for d in declared if not self.history.knows(d)]
+            stored = await repository.records_of(session, unknown) if unknown else []
             outcomes = await repository.outcomes_since(session, since)
         history = self.history
         for sighting in sightings:
