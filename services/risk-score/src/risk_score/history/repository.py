@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,46 +22,56 @@ async def is_recorded(session: AsyncSession, declaration_id: str) -> bool:
     return found.first() is not None
 
 
-async def recorded_among(session: AsyncSession, declaration_ids: Sequence[str]) -> set[str]:
-    """Which of `declaration_ids` are recorded already (one query for a batch)."""
-    if not declaration_ids:
-        return set()
-    found = await session.exec(
-        select(TradeHistoryLine.declaration_id)
-        .where(col(TradeHistoryLine.declaration_id).in_(set(declaration_ids)))
-        .distinct()
+async def insert_records(
+    session: AsyncSession, records: Sequence[TradeRecord], *, recorded_at: datetime
+) -> None:
+    """Insert the lines of `records` in one statement, skipping a line already stored (the
+    same declaration recorded before, here or by another replica): no read first."""
+    rows = [
+        _line(record, line, recorded_at).model_dump(exclude={"id"})
+        for record in records
+        for line in record.lines
+    ]
+    if not rows:
+        return
+    connection = await session.connection()
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(TradeHistoryLine).on_conflict_do_nothing(
+        index_elements=["declaration_id", "line_no"]
     )
-    return set(found.all())
+    await connection.execute(statement, rows)
 
 
 def add_record(session: AsyncSession, record: TradeRecord, *, recorded_at: datetime) -> None:
     for line in record.lines:
-        session.add(
-            TradeHistoryLine(
-                declaration_id=record.declaration_id,
-                line_no=line.line_no,
-                declared_on=record.declared_on,
-                office=record.office,
-                direction=record.direction,
-                exporter=record.exporter,
-                importer=record.importer,
-                exporter_country=record.exporter_country,
-                importer_country=record.importer_country,
-                origin_country=record.origin_country,
-                export_country=record.export_country,
-                import_country=record.import_country,
-                transit=",".join(record.transit),
-                species=line.species,
-                term=line.term,
-                unit=line.unit,
-                quantity=str(line.quantity),
-                purpose=line.purpose,
-                source=line.source,
-                value_amount=None if line.value_amount is None else str(line.value_amount),
-                currency=line.currency,
-                recorded_at=recorded_at,
-            )
-        )
+        session.add(_line(record, line, recorded_at))
+
+
+def _line(record: TradeRecord, line: TradeLine, recorded_at: datetime) -> TradeHistoryLine:
+    return TradeHistoryLine(
+        declaration_id=record.declaration_id,
+        line_no=line.line_no,
+        declared_on=record.declared_on,
+        office=record.office,
+        direction=record.direction,
+        exporter=record.exporter,
+        importer=record.importer,
+        exporter_country=record.exporter_country,
+        importer_country=record.importer_country,
+        origin_country=record.origin_country,
+        export_country=record.export_country,
+        import_country=record.import_country,
+        transit=",".join(record.transit),
+        species=line.species,
+        term=line.term,
+        unit=line.unit,
+        quantity=str(line.quantity),
+        purpose=line.purpose,
+        source=line.source,
+        value_amount=None if line.value_amount is None else str(line.value_amount),
+        currency=line.currency,
+        recorded_at=recorded_at,
+    )
 
 
 async def set_outcome(session: AsyncSession, declaration_id: str, result: OutcomeResult) -> bool:

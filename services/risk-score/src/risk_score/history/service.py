@@ -62,23 +62,17 @@ async def record_declaration(
 
 async def record_declarations(
     *, session: AsyncSession, declarations: Sequence[Declaration], now: datetime | None = None
-) -> int:
-    """`record_declaration` for a batch (the assessment writer's group commit): one query
-    for those already recorded; a declaration twice in the batch is recorded once. Returns
-    how many were recorded."""
-    known = await repository.recorded_among(session, [d.declaration_id for d in declarations])
-    recorded_at = now or datetime.now(UTC)
-    records: list[TradeRecord] = []
+) -> None:
+    """`record_declaration` for a batch (the assessment writer's group commit), in one
+    insert that skips lines already stored: a declaration assessed again, or twice in the
+    batch, is counted once (the in-memory history skips a declaration it knows)."""
+    first: dict[str, TradeRecord] = {}
     for declaration in declarations:
-        if declaration.declaration_id in known:
-            continue
-        known.add(declaration.declaration_id)
-        record = TradeRecord.from_declaration(declaration)
-        repository.add_record(session, record, recorded_at=recorded_at)
-        records.append(record)
-    if records:
-        _pending(session).append(_declarations(records))
-    return len(records)
+        if declaration.declaration_id not in first:
+            first[declaration.declaration_id] = TradeRecord.from_declaration(declaration)
+    records = list(first.values())
+    await repository.insert_records(session, records, recorded_at=now or datetime.now(UTC))
+    _pending(session).append(_declarations(records))
 
 
 def _declarations(records: list[TradeRecord]) -> Callable[[TradeHistory], object]:
