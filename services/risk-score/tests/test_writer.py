@@ -31,6 +31,17 @@ async def test_concurrent_assessments_are_all_stored_with_their_events(
     assert len(risk.state().history) == 40
 
 
+async def test_a_declaration_assessed_twice_joins_the_history_once(risk: RiskService) -> None:
+    body = declaration(declaration_id="TWICE-1")
+    # Concurrent: one batch of the writer; then once more in a later batch.
+    await asyncio.gather(risk.assess(body), risk.assess(body))
+    await risk.assess(body)
+    assert await risk.count("assessment") == 3
+    assert await risk.count("trade_history_line") == 1
+    history = risk.state().history
+    assert len(history) == 1 and history.knows("TWICE-1")
+
+
 async def test_a_failed_write_fails_every_caller_of_its_batch(tmp_path: Path) -> None:
     from pangolin_core.contracts.envelope import CloudEvent
     from pangolin_core.contracts.permits import Declaration
