@@ -167,3 +167,25 @@ async def test_a_replica_learns_what_another_recorded(database_url: str, nats_ur
         assert other.tally("exporter", exporter).non_compliant == 2
         mine: TradeHistory = state_of(one.state.runtime).history
         assert (len(mine), mine.labelled, mine.non_compliant) == (2, 2, 2)
+
+
+async def test_a_replica_follows_the_model_another_promoted(
+    database_url: str, nats_url: str
+) -> None:
+    await migrations.upgrade(DEFINITION.migrations, database_url)
+    settings = RiskScoreSettings(
+        database_url=database_url, nats_url=nats_url, trade_history_refresh_seconds=0.05
+    )
+    one, two = create_app(settings), create_app(settings)
+    async with running_app(one) as client, running_app(two):
+        await record_trade(one.state.runtime.db, 150)
+        trained = await client.post("/v1/risk/models/train", headers=RISK_UNIT)
+        assert trained.status_code == 200 and trained.json()["promoted"] is True
+        other: PromotedModel = state_of(two.state.runtime).model
+
+        async def followed() -> bool:
+            return other.version == "m1"
+
+        await eventually(followed)
+        probe = state_of(two.state.runtime).features.features_for(declaration("P2"), [])
+        assert other.view(probe) == state_of(one.state.runtime).model.view(probe)

@@ -14,7 +14,13 @@ from pangolin_core.service import ServiceRuntime, background_task
 from risk_score.history.aggregate import TradeHistory
 from risk_score.history.service import HistoryFollower
 from risk_score.models.router import TRAINER
-from risk_score.models.service import ModelTrainer, PromotedModel, load_promoted, training_schedule
+from risk_score.models.service import (
+    ModelTrainer,
+    PromotedModel,
+    follow_promoted,
+    load_promoted,
+    training_schedule,
+)
 from risk_score.settings import RiskScoreSettings
 
 
@@ -37,6 +43,15 @@ async def trade_history_and_model(
             background_task(
                 follower.follow(interval=settings.trade_history_refresh_seconds),
                 name="risk-score-trade-history-refresh",
+            )
+        )
+        # ... and the model another replica promoted.
+        await stack.enter_async_context(
+            background_task(
+                follow_promoted(
+                    runtime.db, scorer, interval=settings.trade_history_refresh_seconds
+                ),
+                name="risk-score-promoted-model",
             )
         )
         if settings.model_training_enabled:

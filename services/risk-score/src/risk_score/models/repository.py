@@ -16,6 +16,11 @@ async def promoted(session: AsyncSession) -> LearnedModelRow | None:
     return found.first()
 
 
+async def promoted_version(session: AsyncSession) -> str | None:
+    found = await session.exec(select(LearnedModelRow.version).where(col(LearnedModelRow.promoted)))
+    return found.first()
+
+
 async def next_sequence(session: AsyncSession) -> int:
     found = await session.exec(select(sa.func.max(LearnedModelRow.sequence)))
     return int(found.one() or 0) + 1

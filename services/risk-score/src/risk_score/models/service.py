@@ -228,6 +228,21 @@ async def _store(
     return row
 
 
+async def follow_promoted(db: Database, scorer: PromotedModel, *, interval: float) -> None:
+    """Every `interval` seconds, load the promoted model when another replica promoted a
+    different one (one small query a look; the bytes only on a change)."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            async with db.session(write=False) as session:
+                version = await repository.promoted_version(session)
+            if version is not None and version != scorer.version:
+                scorer.model = await load_promoted(db)
+                log.info("model_promotion_followed", version=scorer.version)
+        except Exception:
+            log.exception("model_follow_failed")
+
+
 async def training_schedule(trainer: ModelTrainer, *, interval: float) -> None:
     """Train every `interval` seconds; a refusal (too few outcomes) or failure is logged and
     the next round tries again."""
