@@ -87,3 +87,17 @@ async def test_up_runs_the_suite_on_postgresql_and_an_external_nats(
             output = process.communicate(timeout=60)[0].decode()
         assert process.returncode == 0, output
         assert "stopped." in output
+
+
+def test_the_suite_gives_intel_share_the_gateway_url_for_its_taxii_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TAXII discovery names the API roots partners call: the gateway's, not the app's port."""
+    from pangolin_core.cli import _suite_environment
+
+    monkeypatch.delenv("PANGOLIN_INTEL_SHARE_TAXII_PUBLIC_URL", raising=False)
+    base_urls = {app.name: f"http://127.0.0.1:{8000 + app.port_offset}" for app in APPS}
+    db_urls = {app.name: f"sqlite:///{tmp_path / app.name}.db" for app in APPS}
+    env = _suite_environment("nats://127.0.0.1:4999", tmp_path, db_urls, base_urls)
+    assert env["PANGOLIN_INTEL_SHARE_TAXII_PUBLIC_URL"] == base_urls["gateway"]
+    assert base_urls["gateway"] != base_urls["intel-share"]

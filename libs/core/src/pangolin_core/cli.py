@@ -225,6 +225,8 @@ def _suite_environment(
         env[f"{app.env_prefix}DATABASE_URL"] = db_urls[app.name]
     for service in SERVICES:
         env[f"PANGOLIN_GATEWAY_{service.env_name}_URL"] = base_urls[service.name]
+    # TAXII answers name the URLs partners use: the gateway's, not intel-share's own port.
+    env.setdefault("PANGOLIN_INTEL_SHARE_TAXII_PUBLIC_URL", base_urls["gateway"])
     return env
 
 
