@@ -1,0 +1,1 @@
+"""Assessments: facts of a declaration, scoring into a lane, and the stored answer."""

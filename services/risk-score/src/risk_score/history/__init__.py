@@ -1,0 +1,1 @@
+"""The trade-history read model: past declarations and their outcomes, as the features need them."""

@@ -1,0 +1,1 @@
+"""The learned model: trained from recorded outcomes, versioned, promoted when it does better."""

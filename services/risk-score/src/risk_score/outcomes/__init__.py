@@ -1,0 +1,1 @@
+"""Inspection outcomes recorded against assessments."""

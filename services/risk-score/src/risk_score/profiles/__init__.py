@@ -1,0 +1,1 @@
+"""Targeting profiles: versioned data, their criteria language, and the active set in memory."""

@@ -1,0 +1,1 @@
+"""The species read model kept from SPECIES events: taxon name -> current appendices."""

@@ -1,0 +1,1 @@
+"""Watchlists kept from INTEL events, and their matching against a declaration."""
