@@ -90,6 +90,7 @@ ROUTES: tuple[Rule, ...] = (
     # risk-score: the customs risk unit (`risk:*`); single scopes can be granted one by one.
     rule(frozenset({"POST"}), "/v1/risk/assessments", RISK, "risk:assess"),
     rule(frozenset({"POST"}), "/v1/risk/assessments/*/outcome", RISK, "risk:outcomes"),
+    rule(READ, "/v1/risk/models/**", RISK, "risk:models"),  # training reports: model owners
     rule(READ, "/v1/risk/**", RISK, "risk:read"),
     rule(WRITE, "/v1/risk/profiles/**", RISK, "risk:profiles"),
     rule(WRITE, "/v1/risk/models/**", RISK, "risk:models"),
