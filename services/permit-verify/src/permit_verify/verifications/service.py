@@ -53,7 +53,6 @@ from permit_verify.permits.service import EVENT_SOURCE, permit_out
 from permit_verify.permits.signing import PermitSigner
 from permit_verify.species import species_statuses
 from permit_verify.verifications import repository
-from permit_verify.verifications.models import Verification, VerificationPermit
 from permit_verify.verifications.rules import (
     Code,
     LineFacts,
@@ -428,28 +427,26 @@ async def _store(
     caller: Caller,
 ) -> VerificationOut:
     """Store the answer and its event; or, when a concurrent request stored this declaration
-    first, answer that one (on SQLite it is seen under the write lock; on PostgreSQL the
-    unique index makes the insert wait for it, and the savepoint keeps this transaction)."""
-    replayed = await _replay(session, declaration, print_)
-    if replayed is not None:
-        return replayed
-    verification = Verification(
-        id=out.verification_id,
-        declaration_id=out.declaration_id,
-        fingerprint=print_,
-        verdict=out.verdict,
-        response=out.model_dump(mode="json"),
-        client_id=caller.client_id,
-        country=caller.country,
-        created_at=out.verified_at,
-    )
+    first, answer that one: the unique index on the declaration id refuses the second insert
+    (on SQLite under the write lock; on PostgreSQL the insert waits for the other
+    transaction), and the savepoint keeps this transaction for the replay's read."""
+    verification = {
+        "id": out.verification_id,
+        "declaration_id": out.declaration_id,
+        "fingerprint": print_,
+        "verdict": out.verdict,
+        "response": out.model_dump(mode="json"),
+        "client_id": caller.client_id,
+        "country": caller.country,
+        "created_at": out.verified_at,
+    }
     presented = [
-        VerificationPermit(
-            verification_id=out.verification_id,
-            declaration_id=out.declaration_id,
-            permit_id=line.permit_id,
-            line_no=line.line_no,
-        )
+        {
+            "verification_id": out.verification_id,
+            "declaration_id": out.declaration_id,
+            "permit_id": line.permit_id,
+            "line_no": line.line_no,
+        }
         for line in out.lines
         if line.permit_id is not None
     ]
