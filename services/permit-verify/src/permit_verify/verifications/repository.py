@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,6 +20,15 @@ from permit_verify.permits.models import Permit, PermitItem
 from permit_verify.tables import Quantity
 from permit_verify.verifications.models import Verification, VerificationPermit
 from permit_verify.verifications.rules import ExportedQuantity, OtherDeclaration
+
+
+@dataclass(frozen=True)
+class StoredVerification:
+    """What a replay needs of a stored verification."""
+
+    id: str
+    fingerprint: str
+    response: dict[str, Any]
 
 
 async def permits_by_reference(
@@ -77,9 +89,13 @@ async def other_declarations(
     }
 
 
-async def find(session: AsyncSession, *, declaration_id: str) -> Verification | None:
-    query = select(Verification).where(Verification.declaration_id == declaration_id)
-    return (await session.exec(query)).first()
+async def find(session: AsyncSession, *, declaration_id: str) -> StoredVerification | None:
+    table: sa.Table = Verification.__table__  # type: ignore[attr-defined]
+    query = sa.select(table.c.id, table.c.fingerprint, table.c.response).where(
+        table.c.declaration_id == declaration_id
+    )
+    row = (await session.exec(query)).first()  # type: ignore[call-overload]
+    return None if row is None else StoredVerification(*row)
 
 
 async def get(session: AsyncSession, verification_id: str) -> Verification | None:
@@ -88,14 +104,30 @@ async def get(session: AsyncSession, verification_id: str) -> Verification | Non
 
 async def add(
     session: AsyncSession, verification: dict[str, Any], presented: Sequence[dict[str, Any]]
-) -> None:
-    """The verification row and its presented permits' rows: two INSERTs (Core: the ORM's
-    unit of work cost more than the statements on the verification path)."""
+) -> bool:
+    """The verification row and its presented permits' rows, unless a verification of the
+    declaration is stored already (False): `ON CONFLICT DO NOTHING` on the declaration id,
+    so a concurrent request's row needs no savepoint to recover from (on PostgreSQL the
+    insert waits for the other transaction). Core statements: the ORM's unit of work cost
+    more than the statements on the verification path."""
     verification_table: sa.Table = Verification.__table__  # type: ignore[attr-defined]
     presented_table: sa.Table = VerificationPermit.__table__  # type: ignore[attr-defined]
-    await session.exec(sa.insert(verification_table), params=[verification])
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(verification_table).on_conflict_do_nothing(
+        index_elements=[verification_table.c.declaration_id]
+    )
+    result = await session.exec(statement, params=[verification])
+    if _rowcount(result) == 0:
+        return False
     if presented:
         await session.exec(sa.insert(presented_table), params=list(presented))
+    return True
+
+
+def _rowcount(result: object) -> int:
+    assert isinstance(result, CursorResult)
+    return result.rowcount
 
 
 # Documents whose endorsements are exports of the issuing country's own specimens (an import

@@ -24,7 +24,6 @@ from decimal import Decimal
 from uuid import uuid4
 
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pangolin_core.contracts.cites_codes import CodeLists
@@ -427,9 +426,9 @@ async def _store(
     caller: Caller,
 ) -> VerificationOut:
     """Store the answer and its event; or, when a concurrent request stored this declaration
-    first, answer that one: the unique index on the declaration id refuses the second insert
-    (on SQLite under the write lock; on PostgreSQL the insert waits for the other
-    transaction), and the savepoint keeps this transaction for the replay's read."""
+    first, answer that one: the unique index on the declaration id makes the second insert
+    do nothing (on SQLite under the write lock; on PostgreSQL the insert waits for the other
+    transaction), and the replay reads the first."""
     verification = {
         "id": out.verification_id,
         "declaration_id": out.declaration_id,
@@ -450,17 +449,14 @@ async def _store(
         for line in out.lines
         if line.permit_id is not None
     ]
-    try:
-        async with session.begin_nested():
-            await repository.add(session, verification, presented)
-    except IntegrityError as exc:
+    if not await repository.add(session, verification, presented):
         replayed = await _replay(session, declaration, print_)
         if replayed is not None:
             return replayed
         raise VerificationInProgress(
             f"Declaration {declaration.declaration_id} was verified by a concurrent request:"
             " send it again to get that result."
-        ) from exc
+        )
     event = VerificationCompleted(
         verification_id=out.verification_id,
         declaration_id=out.declaration_id,
