@@ -29,6 +29,7 @@ from pathlib import Path
 from types import ModuleType
 
 import httpx
+import sqlalchemy as sa
 
 from pangolin_core.testing import running_app
 
@@ -77,10 +78,19 @@ async def measure(args: argparse.Namespace, suite: dict[str, object], budget: ob
         return [body for _, _, body in bv.verification_requests(budget, count, prefix, today)]
 
     app = create_app(PermitVerifySettings())
+    statements = 0
+
+    def count(*_: object) -> None:
+        nonlocal statements
+        statements += 1
+
     async with running_app(app) as client:
+        engine = app.state.runtime.db.engine.sync_engine
+        sa.event.listen(engine, "before_cursor_execute", count)
         warm = await drive(client, bodies(args.warmup, "CPU-WARM"), identity, args.concurrency)
         requests = bodies(args.count, "CPU")
         profile = cProfile.Profile() if args.profile else None
+        statements, threads = 0, thread_cpu()
         wall, cpu = time.perf_counter(), time.process_time()
         if profile is not None:
             profile.enable()
@@ -88,6 +98,7 @@ async def measure(args: argparse.Namespace, suite: dict[str, object], budget: ob
         if profile is not None:
             profile.disable()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        main_thread = thread_cpu()[os.getpid()] - threads[os.getpid()]
     if profile is not None:
         profile.dump_stats(args.profile)
     counts = {s: statuses.count(s) for s in sorted(set(warm + statuses))}
@@ -97,6 +108,21 @@ async def measure(args: argparse.Namespace, suite: dict[str, object], budget: ob
         f" ({wall:.1f} s wall, {args.count / wall:.1f}/s); statuses {counts}"
         + (" (profiled: cProfile inflates CPU)" if profile is not None else "")
     )
+    print(
+        f"  event-loop thread {1000 * main_thread / args.count:.2f} ms, other threads (aiosqlite,"
+        f" ...) {1000 * (cpu - main_thread) / args.count:.2f} ms; SQL statements per"
+        f" verification (relay included): {statements / args.count:.1f}"
+    )
+
+
+def thread_cpu() -> dict[int, float]:
+    """Thread id -> CPU seconds (user + system), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        out[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 def main() -> int:

@@ -144,6 +144,7 @@ class PermitSigner:
         self._dev_key = (
             _private_key(DEV_PERMIT_SIGNING_KEY) if settings.dev_signing_key_allowed else None
         )
+        self._jwks: dict[str, dict[str, Any]] = {}
         self._retired = {
             country: [_public_key(pem) for pem in pems]
             for country, pems in settings.permit_retired_public_keys.items()
@@ -175,7 +176,15 @@ class PermitSigner:
         return token, key.key_id
 
     def jwks(self, country: str) -> dict[str, Any]:
-        """The public keys that verify `country`'s permits: current first, then retired."""
+        """The public keys that verify `country`'s permits: current first, then retired.
+        Built once per country (the keys come from the settings): every permit of a
+        verification is checked against its country's JWKS."""
+        cached = self._jwks.get(country)
+        if cached is None:
+            cached = self._jwks[country] = self._build_jwks(country)
+        return cached
+
+    def _build_jwks(self, country: str) -> dict[str, Any]:
         keys: list[Ed25519PublicKey] = []
         current = self._keys.get(country, self._dev_key)
         if current is not None:

@@ -363,15 +363,19 @@ async def verify(
         )
 
     results: list[LineResult] = []
+    # What earlier lines drew on each permit's blocks (export and import permits alike)
+    # and declared under each quota: lines add up, a split is no way round.
     drawn: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    quota_drawn: dict[int, Decimal] = defaultdict(Decimal)
     for n, line in enumerate(declaration.lines):
         permit = registry.permit(line.permit)
+        import_permit = registry.permit(line.import_permit)
         status = statuses[n] if statuses is not None else None
         facts = LineFacts(
             index=n,
             line=line,
             permit=permit,
-            import_permit=registry.permit(line.import_permit),
+            import_permit=import_permit,
             status=status,
             species_answered=statuses is not None,
             taxa=taxa,
@@ -379,13 +383,19 @@ async def verify(
             jwks=registry.jwks(permit, signer) if permit is not None else {},
             quota_used=quota_used,
             drawn_before=dict(drawn[permit.id]) if permit is not None else {},
+            import_drawn_before=dict(drawn[import_permit.id]) if import_permit else {},
+            quota_drawn_before=dict(quota_drawn),
             partner_not_found=registry.partners.not_found,
             partner_unavailable=registry.partners.unavailable,
         )
         findings = line_findings(declaration, facts, home_country=caller.country)
-        item = matched_item(line, permit, status, taxa) if permit is not None else None
-        if permit is not None and item is not None and line.unit == item.unit:
-            drawn[permit.id][item.item_id] += line.quantity
+        for presented in (permit, import_permit):
+            item = matched_item(line, presented, status, taxa) if presented is not None else None
+            if presented is not None and item is not None and line.unit == item.unit:
+                drawn[presented.id][item.item_id] += line.quantity
+        for quota in status.quotas if status is not None else ():
+            if quota.quota > 0 and quota_counts(quota, line.unit):
+                quota_drawn[quota.id] += line.quantity
         results.append(
             LineResult(
                 line_no=line.line_no,
