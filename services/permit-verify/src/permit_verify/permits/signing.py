@@ -276,6 +276,8 @@ _B64URL = bytes.maketrans(b"-_", b"+/")
 
 def _b64url(segment: str, name: str) -> bytes:
     """Strict base64url without padding: a character outside the alphabet is refused."""
+    if "+" in segment or "/" in segment:  # base64's, not base64url's
+        raise ValueError(f"invalid {name} encoding: not base64url")
     raw = segment.encode("ascii", errors="replace").translate(_B64URL)
     try:
         return binascii.a2b_base64(raw + b"=" * (-len(raw) % 4), strict_mode=True)
