@@ -459,7 +459,12 @@ async def _store(
         for line in out.lines
         if line.permit_id is not None
     ]
-    if not await repository.add(session, verification, presented):
+    # The savepoint is kept although the insert cannot fail on the declaration id: without it
+    # the app's shutdown hung now and then after a verification then an endorsement
+    # (test_another_declaration_on_the_permit..., about 1 run in 6; not explained yet).
+    async with session.begin_nested():
+        inserted = await repository.add(session, verification, presented)
+    if not inserted:
         replayed = await _replay(session, declaration, print_)
         if replayed is not None:
             return replayed
