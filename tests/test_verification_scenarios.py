@@ -202,6 +202,7 @@ ELEPHANT_LINE = {"species": "Loxodonta africana", "source": "W", "term": "TUS", 
 LEOPARD = {"species": "Panthera pardus", "appendix": "I", "source": "W", "term": "TRO"}
 LEOPARD_LINE = {"species": "Panthera pardus", "source": "W", "term": "TRO", "purpose": "H"}
 ERROR, WARN = "invalid", "discrepancies"
+UNAVAILABLE_AND_ABOVE = {"PARTNER_UNAVAILABLE", "QUANTITY_EXCEEDS_BALANCE"}
 
 SCENARIOS = [
     # -- valid: names compared as species-ref resolves them, traders after normalisation --
@@ -541,6 +542,66 @@ SCENARIOS = [
         },
         declaration=IMPORT_DECLARATION,
     ),
+    # -- the import permit named on the line, compared with it --
+    one(
+        {"PARTNER_UNAVAILABLE", "SPECIES_MISMATCH"},
+        ERROR,
+        "import_permit_for_another_species",
+        permit=None,
+        import_permit={
+            "items": [
+                base_item(
+                    species="Python regius", appendix="II", quantity="10", origin_country="TZ"
+                )
+            ]
+        },
+        line=PARROTS | {"permit": TZ_PERMIT},
+        declaration=IMPORT_DECLARATION,
+    ),
+    one(
+        {"PARTNER_UNAVAILABLE", "QUANTITY_EXCEEDS_BALANCE"},
+        ERROR,
+        "import_permit_quantity_above_its_balance",
+        permit=None,
+        import_permit={},
+        line=PARROTS | {"permit": TZ_PERMIT, "quantity": "12"},
+        declaration=IMPORT_DECLARATION,
+    ),
+    one(
+        {"PARTNER_UNAVAILABLE", "IMPORTER_MISMATCH"},
+        ERROR,
+        "import_permit_for_another_importer",
+        permit=None,
+        import_permit={},
+        line=PARROTS | {"permit": TZ_PERMIT},
+        declaration=IMPORT_DECLARATION
+        | {"importer": {"name": "Mombasa Pet Traders", "country": "KE"}},
+    ),
+    one(
+        {"PARTNER_UNAVAILABLE", "COUNTRY_MISMATCH"},
+        ERROR,
+        "import_permit_of_another_importing_country",
+        permit=None,
+        import_permit={},
+        line=PARROTS | {"permit": TZ_PERMIT},
+        declaration=IMPORT_DECLARATION
+        | {"countries": {"export": "TZ", "import": "UG", "origin": "TZ", "transit": []}},
+    ),
+    Scenario(
+        name="two_lines_under_one_import_permit",
+        expect=[({"PARTNER_UNAVAILABLE"}, "unverifiable"), (UNAVAILABLE_AND_ABOVE, ERROR)],
+        verdict=ERROR,
+        permit=None,
+        import_permit={},
+        line=PARROTS | {"permit": TZ_PERMIT, "quantity": "6"},
+        declaration=IMPORT_DECLARATION,
+        # 6 + 6 parrots against an import permit for 10: the lines add up.
+        more_lines=[
+            base_line(
+                line_no=2, **PARROTS | {"quantity": "6"}, permit=TZ_PERMIT, import_permit="same"
+            )
+        ],
+    ),
     # -- several lines: the declaration is its worst line --
     Scenario(
         name="two_lines_one_unknown_permit",
@@ -556,6 +617,18 @@ SCENARIOS = [
         verdict=ERROR,
         # 60 + 50 of a permit for 100, split over two lines (line 2 names the same permit).
         more_lines=[base_line(line_no=2, quantity="50", permit="same")],
+    ),
+    Scenario(
+        name="two_lines_under_one_quota",
+        expect=[(set(), "valid"), ({"QUOTA_EXCEEDED"}, ERROR)],
+        verdict=ERROR,
+        country="MZ",
+        permit={"purpose": "H"},
+        item=LEOPARD | {"quantity": "12"},
+        line=LEOPARD_LINE | {"quantity": "6"},
+        # Mozambique's leopard quota is 120 a year: 110 went, and 6 + 6 leave together.
+        setup=(("earlier_export", [base_item(**LEOPARD, quantity="110")]),),
+        more_lines=[base_line(line_no=2, **LEOPARD_LINE | {"quantity": "6"}, permit="same")],
     ),
     Scenario(
         name="two_lines_one_partner_permit",
@@ -606,7 +679,9 @@ async def _run(suite: Suite, scenario: Scenario, n: int) -> dict[str, Any]:
     line = _deep(line, scenario.line)
     declaration = _deep(base_declaration(country, declaration_id, line), scenario.declaration)
     more = [
-        extra | {"permit": line["permit"]} if extra["permit"] == "same" else extra
+        extra
+        | ({"permit": line["permit"]} if extra["permit"] == "same" else {})
+        | ({"import_permit": line["import_permit"]} if extra["import_permit"] == "same" else {})
         for extra in scenario.more_lines
     ]
     declaration["lines"] = [line, *more]

@@ -30,7 +30,7 @@ from lxml import etree
 
 from pangolin_core import migrations
 from pangolin_core.testing import identity_headers, running_app
-from permit_support import CUSTOMS, MA_KE, PermitFactory, Registry
+from permit_support import CUSTOMS, MA_KE, SW_KE, PermitFactory, Registry
 from permit_verify.app import DEFINITION, create_app
 from permit_verify.epix.citesepermit import (
     RAM_NS,
@@ -685,3 +685,59 @@ async def test_json_permits_export_as_xml_406_for_other_accepts_415_for_other_bo
         "/v1/permits", content=b"{not json", headers={**MA_KE, "content-type": "application/json"}
     )
     assert broken_json.status_code == 422
+
+
+async def test_box_14_carries_each_endorsement_of_an_item(
+    registry: Registry, export_permit: PermitFactory
+) -> None:
+    """Box 14 (`I/ExaminationTransportEvent`): what customs cleared per block, when and at
+    which office, from the registry's endorsements; the permit's other boxes do not move."""
+    permit = export_permit()
+    block_b = permit["items"][0] | {"item_id": "B", "unit": "KIL", "quantity": "20"}
+    permit["items"].append(block_b)
+    issued = (await registry.client.post("/v1/permits", json=permit, headers=MA_KE)).json()
+    on = datetime.now(UTC).date().isoformat()
+    endorsed = await registry.client.post(
+        f"/v1/permits/{issued['id']}/endorsements",
+        json={
+            "declaration_id": "DECL-BOX14",
+            "office": "JKIA",
+            "endorsed_on": on,
+            "items": [{"item_id": "A", "quantity": "30"}, {"item_id": "B", "quantity": "12.5"}],
+        },
+        headers=SW_KE,
+    )
+    assert endorsed.status_code == 201, endorsed.text
+    xml = await registry.client.get(
+        f"/v1/permits/{issued['id']}", headers={**CUSTOMS, "accept": "application/xml"}
+    )
+    assert xml.status_code == 200
+    root = etree.fromstring(xml.content)
+    ns = {"rsm": V2_NS, "ram": RAM_NS}
+    items = root.findall(
+        "rsm:SpecifiedSupplyChainConsignment/ram:IncludedSupplyChainConsignmentItem", ns
+    )
+    got = {
+        item.findtext("ram:ID", namespaces=ns): [
+            (
+                e.findtext("ram:ActualOccurrenceDateTime", namespaces=ns),
+                e.findtext("ram:UnitQuantity", namespaces=ns),
+                e.find("ram:UnitQuantity", ns).get("unitCode"),  # type: ignore[union-attr]
+                e.findtext("ram:OccurrenceLogisticsLocation/ram:ID", namespaces=ns),
+            )
+            for e in item.findall("ram:ExaminationTransportEvent", ns)
+        ]
+        for item in items
+    }
+    assert got == {"A": [(on, "30", "PCS", "JKIA")], "B": [(on, "12.5", "KGM", "JKIA")]}
+    # The event follows the block's product line (the schema's order), and the message still
+    # reads back as the permit that was issued.
+    assert [etree.QName(c).localname for c in items[0]][-2:] == [
+        "IncludedSupplyChainTradeLineItem",
+        "ExaminationTransportEvent",
+    ]
+    back = from_citesepermit(xml.content).permit
+    assert (back.number, [i.quantity for i in back.items]) == (
+        issued["number"],
+        [Decimal("100"), Decimal("20")],
+    )

@@ -156,6 +156,51 @@ def test_a_copy_signed_with_another_key_or_a_forged_payload_fails(signer: Permit
     assert verify_permit(DOCUMENT, "not-a-jws", signer.jwks("KE")).signature_valid is False
 
 
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    ("header_changes", "reason"),
+    [
+        ({"alg": "none"}, "algorithm"),
+        ({"alg": "HS256"}, "algorithm"),
+        ({"crit": ["exp"]}, "critical"),
+        ({"kid": "someone-else"}, "no key"),
+    ],
+)
+def test_a_jws_header_outside_eddsa_with_a_known_key_is_refused(
+    signer: PermitSigner, header_changes: dict[str, Any], reason: str
+) -> None:
+    signature, _ = signer.sign("KE", DOCUMENT)
+    header, body, sig = signature.split(".")
+    changed = _b64(json.loads(base64.urlsafe_b64decode(header + "==")) | header_changes)
+    check = verify_permit(DOCUMENT, f"{changed}.{body}.{sig}", signer.jwks("KE"))
+    assert not check.signature_valid and reason in str(check.reason)
+
+
+def test_a_jws_with_characters_outside_base64url_or_a_key_not_ed25519_is_refused(
+    signer: PermitSigner,
+) -> None:
+    signature, _ = signer.sign("KE", DOCUMENT)
+    header, body, sig = signature.split(".")
+    for broken, reason in (
+        (f"{header}.{body}.{sig[:-2]}+/", "encoding"),
+        # The signature covers the segments as sent: it fails before the payload is read.
+        (f"{header}.{body}!.{sig}", "verification failed"),
+        (f"{header}!.{body}.{sig}", "encoding"),
+        (f"{header}.{body}", "three segments"),
+    ):
+        check = verify_permit(DOCUMENT, broken, signer.jwks("KE"))
+        assert not check.signature_valid and reason in str(check.reason), broken
+    jwks = signer.jwks("KE")
+    not_ed25519 = {"keys": [jwks["keys"][0] | {"crv": "X25519"}]}
+    check = verify_permit(DOCUMENT, signature, not_ed25519)
+    assert not check.signature_valid and "Ed25519" in str(check.reason)
+    # The cached JWKS is not altered by a caller's copy.
+    assert verify_permit(DOCUMENT, signature, signer.jwks("KE")).valid
+
+
 def test_retired_keys_stay_in_the_jwks_and_the_dev_key_signs_elsewhere() -> None:
     old = Ed25519PrivateKey.generate()
     old_public = old.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)

@@ -60,14 +60,16 @@ DEFINITION = ServiceDefinition(
         " and EPIX-style exchange."
     ),
     migrations=Path(__file__).parent / "migrations",
-    # permits first: its `/jwks/{country}` must win over `/{permit_id}/...` routes.
+    # verifications first: the hot path, matched (by routing and by the tracing middleware's
+    # route lookup) before the other routes are tried. permits before the rest: its
+    # `/jwks/{country}` must win over `/{permit_id}/...` routes.
     routers=[
+        verifications_router,
         permits_router,
         partners_router,
         tokens_router,
         endorsements_router,
         audit_router,
-        verifications_router,
     ],
     consumers=consumers,
     lifespan=lifespan,

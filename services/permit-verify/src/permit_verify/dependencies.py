@@ -39,6 +39,11 @@ async def rpc_client(request: Request) -> RpcClient:
     return client
 
 
+async def database(request: Request) -> Database:
+    # async: `database_of` is a plain `def`, which FastAPI runs in its thread pool
+    return database_of(request)
+
+
 async def service_settings(request: Request) -> PermitVerifySettings:
     settings = request.app.state.runtime.settings
     assert isinstance(settings, PermitVerifySettings)
@@ -50,7 +55,7 @@ SignerDep = Annotated[PermitSigner, Depends(permit_signer)]
 PartnersDep = Annotated[PartnerDirectory, Depends(partner_directory)]
 RpcDep = Annotated[RpcClient, Depends(rpc_client)]
 # The engine itself, for read-only work outside the request's unit of work.
-DatabaseDep = Annotated[Database, Depends(database_of)]
+DatabaseDep = Annotated[Database, Depends(database)]
 SettingsDep = Annotated[PermitVerifySettings, Depends(service_settings)]
 
 # A permit in a path: `/{permit_id:uuid}` matches ids only, so the registry's other paths

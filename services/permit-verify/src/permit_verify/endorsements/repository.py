@@ -37,6 +37,21 @@ async def of_declaration(
     return endorsement, lines.all()
 
 
+async def lines_of_permit(
+    session: AsyncSession, permit_id: str
+) -> Sequence[tuple[Endorsement, EndorsementLine]]:
+    """Every endorsement line of a permit with its endorsement, oldest first."""
+    query = (
+        select(Endorsement, EndorsementLine)
+        .join(EndorsementLine, col(EndorsementLine.endorsement_id) == col(Endorsement.id))
+        .where(Endorsement.permit_id == permit_id)
+        .order_by(
+            col(Endorsement.endorsed_on), col(Endorsement.created_at), col(EndorsementLine.id)
+        )
+    )
+    return (await session.exec(query)).all()
+
+
 async def add(
     session: AsyncSession, endorsement: Endorsement, lines: Sequence[EndorsementLine]
 ) -> None:

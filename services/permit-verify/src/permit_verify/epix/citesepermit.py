@@ -16,7 +16,7 @@ naming the box's XPath as `field`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -720,10 +720,30 @@ def _unit_code(unit: str | None, original: Any) -> str:
     return CITES_TO_UNECE.get(unit, unit or "PCS")
 
 
-def to_citesepermit(permit: PermitOut, details: Mapping[str, Any] | None = None) -> bytes:
+@dataclass(frozen=True)
+class ItemEndorsement:
+    """Box 14 of one item block: a quantity customs cleared, where and when (an endorsement
+    line of the registry)."""
+
+    item_id: str
+    endorsed_on: date
+    quantity: Decimal
+    office: str
+
+
+def to_citesepermit(
+    permit: PermitOut,
+    details: Mapping[str, Any] | None = None,
+    endorsements: Sequence[ItemEndorsement] = (),
+) -> bytes:
     """The permit as a CITESEPermit v2 message (UTF-8, with an XML declaration). `details`
-    are those `from_citesepermit` kept, when the permit came in as XML. Pure."""
+    are those `from_citesepermit` kept, when the permit came in as XML; `endorsements` fill
+    box 14 per item (`I/ExaminationTransportEvent`: date, quantity in the block's unit,
+    office), oldest first. Pure."""
     extra = ExchangeDetails(dict(details or {}))
+    endorsed: dict[str, list[ItemEndorsement]] = {}
+    for endorsement in endorsements:
+        endorsed.setdefault(endorsement.item_id, []).append(endorsement)
     writer = _Writer()
     header = etree.SubElement(writer.root, f"{{{V2_NS}}}HeaderExchangedDocument")
     writer.add(header, "ID", permit.number)
@@ -835,6 +855,16 @@ def to_citesepermit(permit: PermitOut, details: Mapping[str, Any] | None = None)
         writer.add(product, "TypeCode", item.term)
         writer.maybe(product, "CommonName", kept.get("common_name"))
         writer.add(product, "ScientificName", item.species)
+        for endorsement in endorsed.get(item.item_id, []):
+            event = writer.add(element, "ExaminationTransportEvent")
+            writer.add(event, "ActualOccurrenceDateTime", endorsement.endorsed_on.isoformat())
+            writer.add(
+                event,
+                "UnitQuantity",
+                _quantity_text(endorsement.quantity),
+                unitCode=_unit_code(item.unit, kept.get("unit_code")),
+            )
+            writer.add(writer.add(event, "OccurrenceLogisticsLocation"), "ID", endorsement.office)
         _write_procedure(writer, element, kept)
     return bytes(
         etree.tostring(writer.root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

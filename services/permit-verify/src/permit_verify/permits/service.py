@@ -26,7 +26,8 @@ from pangolin_core.messaging.outbox import enqueue
 from pangolin_core.messaging.rpc import RpcClient
 from permit_verify.audit import repository as audit
 from permit_verify.audit.schemas import AuditAction
-from permit_verify.epix.citesepermit import to_citesepermit
+from permit_verify.endorsements import repository as endorsements
+from permit_verify.epix.citesepermit import ItemEndorsement, to_citesepermit
 from permit_verify.errors import (
     NotIssuingCountry,
     PermitNumberTaken,
@@ -406,10 +407,15 @@ async def read(*, session: AsyncSession, permit_id: str) -> PermitOut:
 
 
 async def read_as_citesepermit(*, session: AsyncSession, permit_id: str) -> bytes:
-    """The permit as a CITESEPermit v2 message (with what its own message carried)."""
+    """The permit as a CITESEPermit v2 message (with what its own message carried), box 14
+    from the registry's endorsements."""
     permit = await repository.get(session, permit_id)
     out = permit_out(permit, await repository.items_of(session, permit_id))
-    return to_citesepermit(out, permit.exchange_details)
+    endorsed = [
+        ItemEndorsement(line.item_id, endorsement.endorsed_on, line.quantity, endorsement.office)
+        for endorsement, line in await endorsements.lines_of_permit(session, permit_id)
+    ]
+    return to_citesepermit(out, permit.exchange_details, endorsed)
 
 
 async def change_status(

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date
+from types import SimpleNamespace
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,29 +23,64 @@ from permit_verify.verifications.models import Verification, VerificationPermit
 from permit_verify.verifications.rules import ExportedQuantity, OtherDeclaration
 
 
+@dataclass(frozen=True)
+class StoredVerification:
+    """What a replay needs of a stored verification."""
+
+    id: str
+    fingerprint: str
+    response: dict[str, Any]
+
+
+# The verification path's statements are built once: building a SQLAlchemy expression
+# (and its cache key) per request cost about as much as running it (bench/verify_cpu.py).
+_PERMIT: sa.Table = Permit.__table__  # type: ignore[attr-defined]
+_ITEM: sa.Table = PermitItem.__table__  # type: ignore[attr-defined]
+_VERIFICATION: sa.Table = Verification.__table__  # type: ignore[attr-defined]
+_PRESENTED: sa.Table = VerificationPermit.__table__  # type: ignore[attr-defined]
+_ENDORSEMENT: sa.Table = Endorsement.__table__  # type: ignore[attr-defined]
+
+# The item's columns under their own names (a Row reads like a PermitItem), the permit's
+# prefixed.
+_PERMIT_PREFIX = "permit__"
+_PERMITS_BY_REFERENCE = (
+    sa.select(*_ITEM.c, *(c.label(f"{_PERMIT_PREFIX}{c.name}") for c in _PERMIT.c))
+    .select_from(_PERMIT.join(_ITEM, _ITEM.c.permit_id == _PERMIT.c.id))
+    # Countries IN and numbers IN (pairs are kept in Python): both engines use the unique
+    # (issuing_country, number) index for it, which SQLite does not for a row-value IN.
+    .where(
+        _PERMIT.c.issuing_country.in_(sa.bindparam("countries", expanding=True)),
+        _PERMIT.c.number.in_(sa.bindparam("numbers", expanding=True)),
+    )
+    .order_by(_PERMIT.c.id, _ITEM.c.id)
+)
+
+
 async def permits_by_reference(
     session: AsyncSession, references: Collection[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[Permit, list[PermitItem]]]:
     """(issuing country, number) -> the permit and its items, for every reference at once:
-    one round trip whatever the number of lines."""
+    one round trip whatever the number of lines. Read as rows, not ORM objects (nothing
+    here is changed): each has the attributes `permits.service.permit_out` reads."""
     if not references:
         return {}
-    wanted = sa.or_(
-        *(
-            sa.and_(col(Permit.issuing_country) == country, col(Permit.number) == number)
-            for country, number in references
-        )
-    )
-    query = (
-        select(Permit, PermitItem)
-        .join(PermitItem, col(PermitItem.permit_id) == col(Permit.id))
-        .where(wanted)
-        .order_by(col(Permit.id), col(PermitItem.id))
-    )
+    params = {
+        "countries": sorted({country for country, _ in references}),
+        "numbers": sorted({number for _, number in references}),
+    }
+    rows = await session.exec(_PERMITS_BY_REFERENCE, params=params)  # type: ignore[call-overload]
     found: dict[tuple[str, str], tuple[Permit, list[PermitItem]]] = {}
-    for permit, item in (await session.exec(query)).all():
-        key = (permit.issuing_country, permit.number)
-        found.setdefault(key, (permit, []))[1].append(item)
+    for row in rows:
+        values = row._mapping
+        key = (values[f"{_PERMIT_PREFIX}issuing_country"], values[f"{_PERMIT_PREFIX}number"])
+        if key not in references:
+            continue
+        if key not in found:
+            permit = SimpleNamespace(
+                **{c.name: values[f"{_PERMIT_PREFIX}{c.name}"] for c in _PERMIT.c}
+            )
+            found[key] = (cast(Permit, permit), [])
+        found[key][1].append(cast(PermitItem, row))
     return found
 
 
@@ -50,6 +90,17 @@ async def ids_taken(session: AsyncSession, ids: Collection[str]) -> set[str]:
     return set((await session.exec(query)).all())
 
 
+_OTHER_DECLARATIONS = sa.union_all(
+    *(
+        sa.select(t.c.permit_id, t.c.declaration_id, sa.literal(flag).label("endorsed")).where(
+            t.c.permit_id.in_(sa.bindparam("permit_ids", expanding=True)),
+            t.c.declaration_id != sa.bindparam("declaration_id"),
+        )
+        for t, flag in ((_PRESENTED, 0), (_ENDORSEMENT, 1))
+    )
+)
+
+
 async def other_declarations(
     session: AsyncSession, *, permit_ids: Collection[str], declaration_id: str
 ) -> dict[str, list[OtherDeclaration]]:
@@ -57,16 +108,11 @@ async def other_declarations(
     endorsed on it, in one round trip."""
     if not permit_ids:
         return {}
-    presented_table: sa.Table = VerificationPermit.__table__  # type: ignore[attr-defined]
-    endorsement_table: sa.Table = Endorsement.__table__  # type: ignore[attr-defined]
-    parts = [
-        sa.select(t.c.permit_id, t.c.declaration_id, sa.literal(flag).label("endorsed")).where(
-            t.c.permit_id.in_(permit_ids), t.c.declaration_id != declaration_id
-        )
-        for t, flag in ((presented_table, 0), (endorsement_table, 1))
-    ]
     # A compound select: sqlmodel types `exec` for plain selects only.
-    rows = (await session.exec(sa.union_all(*parts))).all()  # type: ignore[call-overload]
+    rows = await session.exec(  # type: ignore[call-overload]
+        _OTHER_DECLARATIONS,
+        params={"permit_ids": sorted(permit_ids), "declaration_id": declaration_id},
+    )
     flags: dict[str, dict[str, bool]] = defaultdict(dict)
     for permit_id, other, was_endorsed in rows:
         flags[permit_id][other] = flags[permit_id].get(other, False) or bool(was_endorsed)
@@ -76,9 +122,15 @@ async def other_declarations(
     }
 
 
-async def find(session: AsyncSession, *, declaration_id: str) -> Verification | None:
-    query = select(Verification).where(Verification.declaration_id == declaration_id)
-    return (await session.exec(query)).first()
+_FIND = sa.select(_VERIFICATION.c.id, _VERIFICATION.c.fingerprint, _VERIFICATION.c.response).where(
+    _VERIFICATION.c.declaration_id == sa.bindparam("declaration_id")
+)
+
+
+async def find(session: AsyncSession, *, declaration_id: str) -> StoredVerification | None:
+    result = await session.exec(_FIND, params={"declaration_id": declaration_id})  # type: ignore[call-overload]
+    row = result.first()
+    return None if row is None else StoredVerification(*row)
 
 
 async def get(session: AsyncSession, verification_id: str) -> Verification | None:
@@ -86,12 +138,29 @@ async def get(session: AsyncSession, verification_id: str) -> Verification | Non
 
 
 async def add(
-    session: AsyncSession, verification: Verification, presented: Sequence[VerificationPermit]
-) -> None:
-    session.add(verification)
-    await session.flush()
-    session.add_all(presented)
-    await session.flush()
+    session: AsyncSession, verification: dict[str, Any], presented: Sequence[dict[str, Any]]
+) -> bool:
+    """The verification row and its presented permits' rows, unless a verification of the
+    declaration is stored already (False): `ON CONFLICT DO NOTHING` on the declaration id,
+    so a concurrent request's row needs no savepoint to recover from (on PostgreSQL the
+    insert waits for the other transaction). Core statements: the ORM's unit of work cost
+    more than the statements on the verification path."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(_VERIFICATION).on_conflict_do_nothing(
+        index_elements=[_VERIFICATION.c.declaration_id]
+    )
+    result = await session.exec(statement, params=[verification])
+    if _rowcount(result) == 0:
+        return False
+    if presented:
+        await session.exec(sa.insert(_PRESENTED), params=list(presented))
+    return True
+
+
+def _rowcount(result: object) -> int:
+    assert isinstance(result, CursorResult)
+    return result.rowcount
 
 
 # Documents whose endorsements are exports of the issuing country's own specimens (an import

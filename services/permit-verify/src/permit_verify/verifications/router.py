@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 
 from pangolin_core.contracts.permits import Declaration
 from pangolin_core.db import SessionDep
@@ -46,8 +46,8 @@ async def verify_declaration(
     rpc: RpcDep,
     settings: SettingsDep,
     directory: PartnersDep,
-) -> VerificationOut:
-    return await service.verify(
+) -> Response:
+    out = await service.verify(
         session=session,
         db=db,
         declaration=body,
@@ -60,6 +60,9 @@ async def verify_declaration(
         today=datetime.now(UTC).date(),
         directory=directory,
     )
+    # Serialised once, here: returned as a model, FastAPI would validate it against
+    # `response_model` again before serialising it (the answer is built by the service).
+    return Response(out.model_dump_json(), media_type="application/json")
 
 
 @router.get("/{verification_id}", summary="A verification as it was answered")

@@ -136,8 +136,13 @@ class LineFacts:
     # Quota id -> the quantity already exported under it this calendar year; None when it
     # could not be counted (then a line is compared with the whole quota).
     quota_used: Mapping[int, Decimal] | None = field(default_factory=dict)
-    # Item id -> what earlier lines of this declaration drew on this permit's blocks.
+    # Item id -> what earlier lines of this declaration drew on this permit's blocks; the
+    # same for the import permit named on the line.
     drawn_before: Mapping[str, Decimal] = field(default_factory=dict)
+    import_drawn_before: Mapping[str, Decimal] = field(default_factory=dict)
+    # Quota id -> what earlier lines of this declaration declared under it (they leave
+    # together: each line is compared with the quota less the lines before it).
+    quota_drawn_before: Mapping[int, Decimal] = field(default_factory=dict)
     # Partner permits (issuing country, number): the ones their registry said it does not
     # have (PERMIT_NOT_FOUND), and the ones it could not be asked about, with why
     # (PARTNER_UNAVAILABLE).
@@ -612,10 +617,13 @@ def _quota_findings(facts: LineFacts, status: SpeciesStatus, at: str) -> list[Fi
             used, counted = Decimal(0), " (what was already exported could not be counted)"
         else:
             used, counted = facts.quota_used.get(quota.id, Decimal(0)), ""
-        if used + line.quantity > quota.quota:
+        earlier = facts.quota_drawn_before.get(quota.id, Decimal(0))
+        if used + earlier + line.quantity > quota.quota:
+            on_lines = f", {earlier} on earlier lines of this declaration" if earlier else ""
             message = (
                 f"{whose} is {quota.quota} a year; {used} already exported this year under"
-                f" permits of {quota.country or status.country}, {line.quantity} declared{counted}"
+                f" permits of {quota.country or status.country}{on_lines}, {line.quantity}"
+                f" declared{counted}"
             )
             out.append(
                 _finding(
@@ -623,7 +631,7 @@ def _quota_findings(facts: LineFacts, status: SpeciesStatus, at: str) -> list[Fi
                     "error",
                     message,
                     f"{at}.quantity",
-                    quota.quota - used,
+                    quota.quota - used - earlier,
                     line.quantity,
                 )
             )
@@ -660,7 +668,7 @@ def _elsewhere_findings(facts: LineFacts, permit: PermitOut, at: str) -> list[Fi
 
 
 def _import_permit_findings(
-    facts: LineFacts, on: date, at: str, home_country: str
+    declaration: Declaration, facts: LineFacts, at: str, home_country: str
 ) -> list[Finding]:
     ref = facts.line.import_permit
     if ref is None:
@@ -669,7 +677,7 @@ def _import_permit_findings(
     permit = facts.import_permit
     if permit is None:
         return [_not_found(ref, where, home_country, facts)]
-    out = _state_findings(permit, on, where)
+    out = _state_findings(permit, declaration.declared_on, where)
     if permit.type is not PermitType.IMPORT:
         message = f"{permit.number} is a {permit.type.value} document, not an import permit"
         out.append(
@@ -677,6 +685,78 @@ def _import_permit_findings(
                 Code.IMPORT_PERMIT_MISSING, "error", message, where, "import", permit.type.value
             )
         )
+        return out
+    return out + _import_permit_boxes(declaration, facts, permit, where)
+
+
+def _import_permit_boxes(
+    declaration: Declaration, facts: LineFacts, permit: PermitOut, where: str
+) -> list[Finding]:
+    """The import permit's boxes against the line and the declaration: its importer (name
+    after normalisation, country exactly), a block for the species (synonym-aware) in the
+    line's unit, and what is left of that block after the earlier lines. Each finding names
+    the import permit (`lines[n].import_permit`), so it is not read as the export permit's."""
+    out: list[Finding] = []
+    line, importer = facts.line, declaration.importer
+    if importer is not None and importer.name is not None:
+        score = name_similarity(importer.name, permit.importer.name)
+        if score < SAME_NAME:
+            message = (
+                f"import permit {permit.number} is for importer {permit.importer.name!r}, the"
+                f" declaration names {importer.name!r} (similarity {score:.0f} of 100)"
+            )
+            severity: Severity = "warning" if score >= SIMILAR_NAME else "error"
+            out.append(
+                _finding(
+                    Code.IMPORTER_MISMATCH,
+                    severity,
+                    message,
+                    where,
+                    permit.importer.name,
+                    importer.name,
+                )
+            )
+    declared_country = declaration.countries.import_
+    if declared_country is not None and declared_country != permit.importer.country:
+        message = (
+            f"import permit {permit.number}'s importer is in {permit.importer.country}, the"
+            f" declaration imports into {declared_country}"
+        )
+        out.append(
+            _finding(
+                Code.COUNTRY_MISMATCH,
+                "error",
+                message,
+                where,
+                permit.importer.country,
+                declared_country,
+            )
+        )
+    item = matched_item(line, permit, facts.status, facts.taxa)
+    if item is None:
+        species = ", ".join(sorted({i.species for i in permit.items}))
+        message = f"import permit {permit.number} covers {species}, not {line.species}"
+        out.append(_finding(Code.SPECIES_MISMATCH, "error", message, where, species, line.species))
+        return out
+    block = f"item {item.item_id} of import permit {permit.number}"
+    if line.unit != item.unit:
+        shown = (item.unit or "specimens", line.unit or "specimens")
+        message = f"{block} counts in {shown[0]}, the line in {shown[1]}"
+        out.append(_finding(Code.UNIT_MISMATCH, "error", message, where, *shown))
+    elif permit.status is not PermitStatus.USED:
+        drawn = facts.import_drawn_before.get(item.item_id, Decimal(0))
+        left = item.balance - drawn
+        if line.quantity > left:
+            earlier = f", {drawn} of it drawn by earlier lines" if drawn else ""
+            message = (
+                f"{line.quantity} declared, {item.balance} left of {block}"
+                f" (issued {item.quantity}){earlier}"
+            )
+            out.append(
+                _finding(
+                    Code.QUANTITY_EXCEEDS_BALANCE, "error", message, where, left, line.quantity
+                )
+            )
     return out
 
 
@@ -689,7 +769,7 @@ def line_findings(
     line = facts.line
     on = declaration.declared_on
     out = _species_findings(declaration, facts, at)
-    out += _import_permit_findings(facts, on, at, home_country)
+    out += _import_permit_findings(declaration, facts, at, home_country)
     ref = line.permit
     if ref is None:
         status = facts.status
