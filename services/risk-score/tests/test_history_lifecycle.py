@@ -109,7 +109,7 @@ async def test_the_schedule_trains_and_training_does_not_block_requests(
         database_url=sqlite_url,
         nats_url=nats_url,
         model_training_enabled=True,
-        model_training_interval_seconds=0.2,
+        model_training_interval_seconds=1.0,
     )
     app = create_app(settings)
     async with running_app(app) as client:

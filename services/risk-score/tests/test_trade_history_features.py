@@ -142,3 +142,19 @@ def test_names_are_normalised() -> None:
     assert normalised_name("Société Exotique S.A.") == "societe exotique s a"
     assert trader_key("Savannah Reptiles Ltd", "KE") == trader_key("SAVANNAH reptiles", "KE")
     assert trader_key("Ltd", "KE") is None
+
+
+def test_an_outcome_read_late_never_replaces_one_recorded_after_it() -> None:
+    """A replica's refresh can read A2's first outcome after this replica applied A2's
+    correction at commit: the correction stays (the label goes by when it was recorded)."""
+    from datetime import UTC, datetime, timedelta
+
+    history = TradeHistory()
+    record = TradeRecord.from_declaration(declaration("A2"))
+    history.add_declaration(record)
+    first = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
+    history.add_outcome("A2", non_compliant=True, recorded_at=first + timedelta(seconds=1))
+    history.add_outcome("A2", non_compliant=False, recorded_at=first.replace(tzinfo=None))
+    assert (history.labelled, history.non_compliant) == (1, 1)
+    history.add_outcome("A2", non_compliant=False, recorded_at=first + timedelta(seconds=2))
+    assert (history.labelled, history.non_compliant) == (1, 0)

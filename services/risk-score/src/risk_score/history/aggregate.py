@@ -14,7 +14,7 @@ import math
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 from risk_score.history.schemas import TradeLine, TradeRecord
 
@@ -121,6 +121,9 @@ class Tally:
 class _Seen:
     keys: frozenset[tuple[str, str]]
     label: bool | None = None
+    # When the outcome behind `label` was recorded: a replica's refresh may read an outcome
+    # that this replica's own later one has already replaced in memory.
+    label_recorded_at: datetime | None = None
 
 
 @dataclass
@@ -181,12 +184,21 @@ class TradeHistory:
         self._seen[record.declaration_id] = _Seen(keys)
         return True
 
-    def add_outcome(self, declaration_id: str, *, non_compliant: bool) -> bool:
-        """Label a declaration already added; a corrected outcome replaces the earlier one.
-        Returns False for a declaration the history does not know."""
+    def add_outcome(
+        self, declaration_id: str, *, non_compliant: bool, recorded_at: datetime | None = None
+    ) -> bool:
+        """Label a declaration already added; a corrected outcome replaces the earlier one,
+        never one recorded after it (`recorded_at`, when known). Returns False for a
+        declaration the history does not know."""
         seen = self._seen.get(declaration_id)
         if seen is None:
             return False
+        if recorded_at is not None:
+            if recorded_at.tzinfo is None:  # SQLite gives back naive UTC times
+                recorded_at = recorded_at.replace(tzinfo=UTC)
+            if seen.label_recorded_at is not None and recorded_at < seen.label_recorded_at:
+                return True
+            seen.label_recorded_at = recorded_at
         if seen.label is not None:
             self._count(seen, seen.label, -1)
         seen.label = non_compliant

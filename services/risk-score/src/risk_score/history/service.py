@@ -90,10 +90,13 @@ async def record_outcome(
     Returns False when the declaration was never recorded here."""
     if not await repository.set_outcome(session, declaration_id, result):
         return False
-    repository.add_outcome(session, declaration_id, result, recorded_at=datetime.now(UTC))
+    recorded_at = datetime.now(UTC)
+    repository.add_outcome(session, declaration_id, result, recorded_at=recorded_at)
     label = is_non_compliant(result)
     _pending(session).append(
-        lambda history: history.add_outcome(declaration_id, non_compliant=label)
+        lambda history: history.add_outcome(
+            declaration_id, non_compliant=label, recorded_at=recorded_at
+        )
     )
     return True
 
@@ -165,6 +168,7 @@ class HistoryFollower:
             history.add_outcome(
                 outcome.declaration_id,
                 non_compliant=is_non_compliant(outcome.result),  # type: ignore[arg-type]
+                recorded_at=outcome.recorded_at,
             )
         self.seen_until = latest
 
