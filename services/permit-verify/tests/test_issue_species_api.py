@@ -22,8 +22,6 @@ from permit_support import MA_KE, PermitFactory, Registry
 from permit_verify.app import DEFINITION, create_app
 from permit_verify.settings import PermitVerifySettings
 
-pytestmark = pytest.mark.asyncio
-
 SAMPLE = (
     Path(__file__).resolve().parents[3].parent
     / "shared"
