@@ -39,7 +39,3 @@ class SharingGroupNotFound(InvalidInput):
 
 class SharingGroupNameTaken(Conflict):
     code, title = "sharing_group_name_taken", "A sharing group of that name exists"
-
-
-class IdempotencyKeyReused(InvalidInput):
-    code, title = "idempotency_key_reused", "Idempotency-Key reused with another request"

@@ -6,7 +6,6 @@ from pangolin_core.errors import (
     Conflict,
     DependencyUnavailable,
     Forbidden,
-    InvalidInput,
     PangolinError,
 )
 
@@ -35,10 +34,6 @@ class BalanceExceeded(Conflict):
 
 class DeclarationAlreadyEndorsed(Conflict):
     code, title = "declaration_already_endorsed", "This declaration already endorsed the permit"
-
-
-class IdempotencyKeyReused(InvalidInput):
-    code, title = "idempotency_key_reused", "Idempotency-Key reused with another request"
 
 
 class NoSigningKey(DependencyUnavailable):
