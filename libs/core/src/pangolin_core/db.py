@@ -3,17 +3,26 @@
 SQLite (aiosqlite, WAL, foreign keys on) by default; PostgreSQL (asyncpg) by URL. A unit of
 work commits on success and rolls back on error; listeners run after a commit (the outbox
 relay uses that to publish at once instead of at its next poll).
+
+Hot paths have a second way in, `Database.run`: a plain function of Core statements over a
+synchronous connection, run as one unit of work. On SQLite every aiosqlite statement is a
+hop to a thread and back (~0.3-1 ms each here, `../shared/MEASURED.md`); `run` makes the
+whole unit of work one hop, to a thread with its own pysqlite connection (writes: one thread,
+SQLite has one writer anyway). On PostgreSQL it runs on an asyncpg connection in the loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, event, text
+from sqlalchemy import Connection, Engine, MetaData, event, text
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -31,6 +40,11 @@ NAMING_CONVENTION = {
 
 # The execution option that makes a SQLite transaction take the write lock at BEGIN.
 _WRITE = "pangolin_write"
+
+# Threads of `Database.run` on SQLite for reads (writes have one).
+SQLITE_READ_THREADS = 4
+
+T = TypeVar("T")
 
 
 def service_metadata() -> MetaData:
@@ -62,17 +76,30 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine.sync_engine)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _sqlite_sync_engine(url: str) -> Engine:
+    """The pysqlite engine of `Database.run` on the same file, configured like the async one;
+    its connections are used by the threads of `run` only."""
+    parsed = make_url(url).set(drivername="sqlite+pysqlite")
+    engine = create_sync_engine(
+        parsed,
+        connect_args={"timeout": 30, "check_same_thread": False},
+        pool_size=SQLITE_READ_THREADS + 1,
+    )
+    _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
     # pysqlite's own transaction handling defers BEGIN and cannot take the write lock early;
     # SQLAlchemy's documented recipe: turn it off and emit BEGIN ourselves. Writers use
     # BEGIN IMMEDIATE so concurrent read-then-write transactions queue on busy_timeout
     # instead of failing with SQLITE_BUSY when they upgrade their lock.
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -82,7 +109,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def on_begin(conn: Any) -> None:
         write = conn.get_execution_options().get(_WRITE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -99,6 +126,16 @@ class Database:
         self.engine = create_engine(url, **engine_kwargs)
         self._writer = self.engine.execution_options(**{_WRITE: True})
         self._commit_listeners: list[CommitListener] = []
+        # `run` on SQLite: a pysqlite engine (no connection until used) and threads made at
+        # first use (most apps never call it).
+        self._sync_engine = _sqlite_sync_engine(self.url) if self.is_sqlite else None
+        self._sync_writer = (
+            None
+            if self._sync_engine is None
+            else self._sync_engine.execution_options(**{_WRITE: True})
+        )
+        self._write_thread: ThreadPoolExecutor | None = None
+        self._read_threads: ThreadPoolExecutor | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -130,6 +167,64 @@ class Database:
         for listener in self._commit_listeners:
             listener(info)
 
+    async def run(
+        self,
+        work: Callable[[Connection], T],
+        *,
+        write: bool = True,
+        info: dict[str, Any] | None = None,
+    ) -> T:
+        """Run `work(connection)` as one unit of work and return what it returns: committed
+        when it returns, rolled back when it raises (a unique or foreign-key violation
+        becomes a 409 `Conflict`, as in `session`). After a commit the listeners are called
+        with `info`, as with a session's `info`.
+
+        `work` is synchronous code of Core statements: on SQLite it runs in a thread of this
+        database's (one for writes, a few for reads), the whole unit of work in one hop; on
+        PostgreSQL on an async connection, in the loop. It must not touch the event loop.
+        A caller cancelled while `work` runs in a thread does not stop it: the unit of work
+        still commits or rolls back as a whole."""
+        try:
+            if self._sync_engine is not None:
+                result = await self._run_in_thread(work, write=write)
+            else:
+                bind = self._writer if write else self.engine
+                async with bind.begin() as conn:
+                    result = await conn.run_sync(work)
+        except IntegrityError as exc:
+            raise Conflict("The change conflicts with data already stored.") from exc
+        if write:
+            for listener in self._commit_listeners:
+                listener(dict(info or {}))
+        return result
+
+    async def _run_in_thread(self, work: Callable[[Connection], T], *, write: bool) -> T:
+        assert self._sync_engine is not None
+        assert self._sync_writer is not None
+        bind: Engine
+        if write:
+            if self._write_thread is None:
+                self._write_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-write")
+            bind, threads = self._sync_writer, self._write_thread
+        else:
+            if self._read_threads is None:
+                self._read_threads = ThreadPoolExecutor(
+                    SQLITE_READ_THREADS, thread_name_prefix="sqlite-read"
+                )
+            bind, threads = self._sync_engine, self._read_threads
+
+        def unit_of_work() -> T:
+            with bind.begin() as conn:
+                return work(conn)
+
+        return await asyncio.get_running_loop().run_in_executor(threads, unit_of_work)
+
+    @property
+    def engines(self) -> list[Engine]:
+        """Every engine this database uses (the async one's sync face and, on SQLite, the
+        pysqlite engine of `run`): for tracing."""
+        return [self.engine.sync_engine] + ([self._sync_engine] if self._sync_engine else [])
+
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
@@ -141,6 +236,11 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        for threads in (self._write_thread, self._read_threads):
+            if threads is not None:
+                threads.shutdown(wait=True)
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
 
 
 def database_of(request: Request) -> Database:

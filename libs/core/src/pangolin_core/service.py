@@ -140,7 +140,8 @@ async def _runtime(
     definition: ServiceDefinition, settings: ServiceSettings, telemetry: Telemetry
 ) -> AsyncIterator[ServiceRuntime]:
     db = Database(settings.database_url)
-    instrument_engine(db.engine, telemetry)
+    for engine in db.engines:
+        instrument_engine(engine, telemetry)
     nc: NATS | None = None
     tasks: list[asyncio.Task[None]] = []
     rpc_server: RpcServer | None = None

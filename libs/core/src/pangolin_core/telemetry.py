@@ -125,14 +125,15 @@ def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
 
 
 def instrument_engine(engine: Any, telemetry: Telemetry) -> None:
-    """Trace one SQLAlchemy engine with this app's providers (the instrumentor's global
-    `instrument()` would trace every engine in the process with the first app's)."""
+    """Trace one (synchronous) SQLAlchemy engine with this app's providers (the
+    instrumentor's global `instrument()` would trace every engine in the process with the
+    first app's)."""
     from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 
     usage = telemetry.meter.create_up_down_counter(
         "db.client.connections.usage", unit="{connection}"
     )
-    EngineTracer(telemetry.tracer, engine.sync_engine, usage)  # type: ignore[no-untyped-call]
+    EngineTracer(telemetry.tracer, engine, usage)  # type: ignore[no-untyped-call]
 
 
 def instrument_httpx_client(client: Any, telemetry: Telemetry) -> None:

@@ -22,7 +22,7 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from opentelemetry import trace
 from opentelemetry.metrics import CallbackOptions, Observation
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Connection, Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pangolin_core.contracts.envelope import CloudEvent
@@ -47,12 +47,23 @@ async def enqueue(session: AsyncSession, event: CloudEvent) -> None:
 
 async def enqueue_many(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
     """`enqueue` for a batch (a bulk load): one statement per 1,000 events."""
+    rows = outbox_rows(events)
+    for start in range(0, len(rows), 1000):
+        await session.exec(sa.insert(outbox), params=rows[start : start + 1000])
+    if rows:
+        session.info[OUTBOX_WRITTEN] = True
+
+
+def outbox_rows(events: Sequence[CloudEvent]) -> list[dict[str, Any]]:
+    """The outbox rows of `events`, with the current trace context: call it in the task of
+    the work that caused them (not in a thread), then insert them in its unit of work
+    (`write_outbox_rows`, for `Database.run`). Refuses an event with no stream."""
     for event in events:
-        stream_for(event.type)  # refuse, in the caller's transaction, an event with no stream
+        stream_for(event.type)
     headers: dict[str, str] = {}
     inject_context(headers)
     now = datetime.now(UTC)
-    rows = [
+    return [
         {
             "id": event.id,
             "subject": event.type,
@@ -62,10 +73,12 @@ async def enqueue_many(session: AsyncSession, events: Sequence[CloudEvent]) -> N
         }
         for event in events
     ]
+
+
+def write_outbox_rows(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows made by `outbox_rows` in a `Database.run` unit of work."""
     for start in range(0, len(rows), 1000):
-        await session.exec(sa.insert(outbox), params=rows[start : start + 1000])
-    if rows:
-        session.info[OUTBOX_WRITTEN] = True
+        conn.execute(sa.insert(outbox), list(rows[start : start + 1000]))
 
 
 class OutboxRelay:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,10 +15,10 @@ from risk_score.assessments.models import Assessment
 from risk_score.outcomes.models import Outcome
 
 
-async def add_many(session: AsyncSession, rows: Sequence[Assessment]) -> None:
-    # One Core insert for the batch: the hot path's write, without the unit of work's
-    # bookkeeping.
-    await session.exec(sa.insert(Assessment), params=[row.model_dump() for row in rows])
+def insert_many(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """One Core insert for a batch of `Assessment.model_dump()`s: the hot path's write, in a
+    `Database.run` unit of work."""
+    conn.execute(sa.insert(Assessment), list(rows))
 
 
 async def get(session: AsyncSession, assessment_id: str) -> Assessment | None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,56 +24,56 @@ async def is_recorded(session: AsyncSession, declaration_id: str) -> bool:
     return found.first() is not None
 
 
-async def insert_records(
-    session: AsyncSession, records: Sequence[TradeRecord], *, recorded_at: datetime
-) -> None:
-    """Insert the lines of `records` in one statement, skipping a line already stored (the
+def write_lines(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows made by `line_rows` in one statement, skipping a line already stored (the
     same declaration recorded before, here or by another replica): no read first."""
-    rows = [
-        _line(record, line, recorded_at).model_dump(exclude={"id"})
+    if rows:
+        conn.execute(_insert_new_lines(conn.dialect.name), list(rows))
+
+
+def _insert_new_lines(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(TradeHistoryLine).on_conflict_do_nothing(
+        index_elements=["declaration_id", "line_no"]
+    )
+
+
+def line_rows(records: Sequence[TradeRecord], *, recorded_at: datetime) -> list[dict[str, Any]]:
+    """The `trade_history_line` rows of `records`, as plain column values."""
+    return [
+        {
+            "declaration_id": record.declaration_id,
+            "line_no": line.line_no,
+            "declared_on": record.declared_on,
+            "office": record.office,
+            "direction": record.direction,
+            "exporter": record.exporter,
+            "importer": record.importer,
+            "exporter_country": record.exporter_country,
+            "importer_country": record.importer_country,
+            "origin_country": record.origin_country,
+            "export_country": record.export_country,
+            "import_country": record.import_country,
+            "transit": ",".join(record.transit),
+            "species": line.species,
+            "term": line.term,
+            "unit": line.unit,
+            "quantity": str(line.quantity),
+            "purpose": line.purpose,
+            "source": line.source,
+            "value_amount": None if line.value_amount is None else str(line.value_amount),
+            "currency": line.currency,
+            "outcome": None,
+            "recorded_at": recorded_at,
+        }
         for record in records
         for line in record.lines
     ]
-    if not rows:
-        return
-    connection = await session.connection()
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(TradeHistoryLine).on_conflict_do_nothing(
-        index_elements=["declaration_id", "line_no"]
-    )
-    await connection.execute(statement, rows)
 
 
 def add_record(session: AsyncSession, record: TradeRecord, *, recorded_at: datetime) -> None:
-    for line in record.lines:
-        session.add(_line(record, line, recorded_at))
-
-
-def _line(record: TradeRecord, line: TradeLine, recorded_at: datetime) -> TradeHistoryLine:
-    return TradeHistoryLine(
-        declaration_id=record.declaration_id,
-        line_no=line.line_no,
-        declared_on=record.declared_on,
-        office=record.office,
-        direction=record.direction,
-        exporter=record.exporter,
-        importer=record.importer,
-        exporter_country=record.exporter_country,
-        importer_country=record.importer_country,
-        origin_country=record.origin_country,
-        export_country=record.export_country,
-        import_country=record.import_country,
-        transit=",".join(record.transit),
-        species=line.species,
-        term=line.term,
-        unit=line.unit,
-        quantity=str(line.quantity),
-        purpose=line.purpose,
-        source=line.source,
-        value_amount=None if line.value_amount is None else str(line.value_amount),
-        currency=line.currency,
-        recorded_at=recorded_at,
-    )
+    for row in line_rows([record], recorded_at=recorded_at):
+        session.add(TradeHistoryLine(**row))
 
 
 async def set_outcome(session: AsyncSession, declaration_id: str, result: OutcomeResult) -> bool:

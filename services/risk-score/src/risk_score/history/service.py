@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy import Connection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from pangolin_core.contracts.permits import Declaration, PermitIssued
@@ -63,16 +65,38 @@ async def record_declaration(
 async def record_declarations(
     *, session: AsyncSession, declarations: Sequence[Declaration], now: datetime | None = None
 ) -> None:
-    """`record_declaration` for a batch (the assessment writer's group commit), in one
-    insert that skips lines already stored: a declaration assessed again, or twice in the
-    batch, is counted once (the in-memory history skips a declaration it knows)."""
-    first: dict[str, TradeRecord] = {}
-    for declaration in declarations:
-        if declaration.declaration_id not in first:
-            first[declaration.declaration_id] = TradeRecord.from_declaration(declaration)
-    records = list(first.values())
-    await repository.insert_records(session, records, recorded_at=now or datetime.now(UTC))
-    _pending(session).append(_declarations(records))
+    """`record_declaration` for a batch, in one insert that skips lines already stored: a
+    declaration assessed again, or twice in the batch, is counted once (the in-memory
+    history skips a declaration it knows)."""
+    lines = DeclarationLines.of(declarations, now=now)
+    connection = await session.connection()
+    await connection.run_sync(lines.write)
+    _pending(session).append(lines.change)
+
+
+@dataclass(frozen=True)
+class DeclarationLines:
+    """`record_declarations` for a `Database.run` unit of work (the assessment writer's
+    group commit): prepared in the loop, `write` in the unit of work, and `change` applied to
+    the in-memory history once it commits (`info={PENDING: [change]}`)."""
+
+    rows: list[dict[str, Any]]
+    change: Callable[[TradeHistory], object]
+
+    @classmethod
+    def of(
+        cls, declarations: Sequence[Declaration], *, now: datetime | None = None
+    ) -> DeclarationLines:
+        first: dict[str, TradeRecord] = {}
+        for declaration in declarations:
+            if declaration.declaration_id not in first:
+                first[declaration.declaration_id] = TradeRecord.from_declaration(declaration)
+        records = list(first.values())
+        rows = repository.line_rows(records, recorded_at=now or datetime.now(UTC))
+        return cls(rows=rows, change=_declarations(records))
+
+    def write(self, conn: Connection) -> None:
+        repository.write_lines(conn, self.rows)
 
 
 def _declarations(records: list[TradeRecord]) -> Callable[[TradeHistory], object]:
