@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import Connection
 
 from backbone_support import bump, count_of, tally
 from pangolin_core.db import Database
 from pangolin_core.errors import Conflict
+from pangolin_core.telemetry import Telemetry, instrument_engine
 
 
 def insert(key: str, count: int = 1) -> Any:
@@ -113,3 +115,18 @@ async def test_on_sqlite_the_work_runs_off_the_event_loop(sqlite_url: str) -> No
         )
     finally:
         await database.dispose()
+
+
+async def test_the_statements_are_traced_as_children_of_the_callers_span(
+    db: Database, telemetry: Telemetry, spans: InMemorySpanExporter
+) -> None:
+    for engine in db.engines:
+        instrument_engine(engine, telemetry)
+
+    with telemetry.tracer.start_as_current_span("caller") as caller:
+        await db.run(insert("g"))
+
+    parent = caller.get_span_context().span_id
+    statements = [s for s in spans.get_finished_spans() if s.name != "caller"]
+    assert statements
+    assert all(s.parent is not None and s.parent.span_id == parent for s in statements)

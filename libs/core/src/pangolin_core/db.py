@@ -14,6 +14,7 @@ SQLite has one writer anyway). On PostgreSQL it runs on an asyncpg connection in
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -217,7 +218,9 @@ class Database:
             with bind.begin() as conn:
                 return work(conn)
 
-        return await asyncio.get_running_loop().run_in_executor(threads, unit_of_work)
+        # In the caller's context, so the statements' spans are children of the caller's.
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(threads, context.run, unit_of_work)
 
     @property
     def engines(self) -> list[Engine]:

@@ -14,6 +14,7 @@ import contextlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -159,21 +160,21 @@ class OutboxRelay:
         if not self.nc.is_connected:
             raise ConnectionError("NATS is not connected")
         if self.db.is_sqlite:
-            # SQLite has one writer: never hold its write lock across network calls.
-            async with self.db.session(write=False) as session:
-                rows = await self._pending(session, lock=False)
+            # SQLite has one writer: never hold its write lock across network calls. Both
+            # units of work go through `Database.run`, so the marking queues on the same
+            # writer thread as the service's other `run` writes instead of sleeping in
+            # SQLite's busy handler while one of them holds the lock.
+            rows = await self.db.run(partial(self._pending, lock=False), write=False)
             results = await self._publish_all(rows)
-            async with self.db.session() as session:
-                return await self._mark(session, rows, results)
+            return await self.db.run(partial(self._mark, rows=rows, results=results))
         # PostgreSQL: rows stay locked while published, so relay replicas skip each other's.
         async with self.db.session() as session:
-            rows = await self._pending(session, lock=True)
+            connection = await session.connection()
+            rows = await connection.run_sync(self._pending, lock=True)
             results = await self._publish_all(rows)
-            return await self._mark(session, rows, results)
+            return await connection.run_sync(self._mark, rows=rows, results=results)
 
-    async def _pending(
-        self, session: AsyncSession, *, lock: bool
-    ) -> Sequence[Row[Any, Any, Any, Any]]:
+    def _pending(self, conn: Connection, *, lock: bool) -> Sequence[Row[Any, Any, Any, Any]]:
         query = (
             sa.select(outbox.c.id, outbox.c.subject, outbox.c.payload, outbox.c.headers)
             .where(outbox.c.published_at.is_(None))
@@ -182,7 +183,7 @@ class OutboxRelay:
         )
         if lock:
             query = query.with_for_update(skip_locked=True)
-        rows = (await (await session.connection()).execute(query)).all()
+        rows = conn.execute(query).all()
         self._backlog = len(rows)
         return rows
 
@@ -212,16 +213,17 @@ class OutboxRelay:
                 row.subject, row.payload, timeout=self.publish_timeout, headers=headers
             )
 
-    async def _mark(
+    def _mark(
         self,
-        session: AsyncSession,
+        conn: Connection,
+        *,
         rows: Sequence[Row[Any, Any, Any, Any]],
         results: list[BaseException | None],
     ) -> int:
         sent = [row.id for row, err in zip(rows, results, strict=True) if err is None]
         failed = [(row.id, err) for row, err in zip(rows, results, strict=True) if err]
         if sent:
-            await session.exec(
+            conn.execute(
                 sa.update(outbox)
                 .where(outbox.c.id.in_(sent))
                 .values(published_at=datetime.now(UTC))
@@ -229,7 +231,7 @@ class OutboxRelay:
             self._published.add(len(sent))
         if failed:
             self._failures.add(len(failed))
-            await session.exec(
+            conn.execute(
                 sa.update(outbox)
                 .where(outbox.c.id.in_([event_id for event_id, _ in failed]))
                 .values(attempts=outbox.c.attempts + 1, last_error=repr(failed[0][1])[:1000])
