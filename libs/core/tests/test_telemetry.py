@@ -9,8 +9,14 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 import structlog
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from pangolin_core.telemetry import configure_logging, setup_telemetry
+from pangolin_core.telemetry import (
+    configure_logging,
+    extract_context,
+    inject_context,
+    setup_telemetry,
+)
 
 
 def test_a_log_line_inside_a_span_carries_its_trace_and_span_ids(
@@ -26,6 +32,33 @@ def test_a_log_line_inside_a_span_carries_its_trace_and_span_ids(
     assert line["trace_id"] == format(context.trace_id, "032x")
     assert line["span_id"] == format(context.span_id, "016x")
     assert line["level"] == "info"
+
+
+def test_without_an_exporter_spans_are_not_recorded_but_keep_ids_that_propagate() -> None:
+    telemetry = setup_telemetry("gateway")
+    with telemetry.tracer.start_as_current_span("proxy") as span:
+        headers: dict[str, str] = {}
+        inject_context(headers)
+    assert not span.is_recording()
+    sent = span.get_span_context()
+    assert sent.is_valid
+
+    receiver = setup_telemetry("permit-verify")
+    with receiver.tracer.start_as_current_span(
+        "verify declaration", context=extract_context(headers)
+    ) as child:
+        pass
+    assert child.get_span_context().trace_id == sent.trace_id
+    assert headers["traceparent"].split("-")[2] == format(sent.span_id, "016x")
+
+
+def test_with_an_exporter_every_span_is_recorded() -> None:
+    exporter = InMemorySpanExporter()
+    telemetry = setup_telemetry("risk-score", span_exporter=exporter)
+    with telemetry.tracer.start_as_current_span("assess declaration") as span:
+        pass
+    assert span.is_recording() is False  # ended
+    assert [s.name for s in exporter.get_finished_spans()] == ["assess declaration"]
 
 
 class Collector(BaseHTTPRequestHandler):

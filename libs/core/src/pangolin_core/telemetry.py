@@ -22,6 +22,7 @@ from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetr
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import Tracer
 
 
@@ -52,9 +53,16 @@ def setup_telemetry(
     metric_readers: list[MetricReader] | None = None,
 ) -> Telemetry:
     """Providers for one app. OTLP/HTTP export when `otlp_endpoint` is set; tests pass an
-    in-memory `span_exporter` (exported synchronously so they can read it at once)."""
+    in-memory `span_exporter` (exported synchronously so they can read it at once).
+
+    With neither, no span is recorded: spans still get their ids, so logs carry `trace_id`
+    and `span_id` and `traceparent` still crosses HTTP and NATS, but nothing builds spans
+    that no one reads (about a tenth of permit-verify's CPU per verification,
+    `bench/verify_cpu.py`). When exporting, the sampler is the SDK's, from
+    `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` (default: every span)."""
     resource = Resource.create({"service.name": service_name, "service.namespace": "pangolin"})
-    tracer_provider = TracerProvider(resource=resource)
+    exporting = span_exporter is not None or bool(otlp_endpoint)
+    tracer_provider = TracerProvider(resource=resource, sampler=None if exporting else ALWAYS_OFF)
     readers = list(metric_readers or [])
     if span_exporter is not None:
         tracer_provider.add_span_processor(SimpleSpanProcessor(span_exporter))
