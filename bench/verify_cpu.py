@@ -5,8 +5,8 @@ It starts bench/verify.py's suite (nats-server, species-ref with the checklist, 
 a registry of --permits signed permits), then runs permit-verify's app in this process
 (`httpx.ASGITransport`, the bench's signed identity, the servers' environment) and sends
 fresh 3-line declarations at --concurrency in flight. CPU is this process's (main thread,
-aiosqlite threads and `Database.run`'s SQLite threads, NATS) over the measured requests: `time.process_time()`, so it does not
-move with the machine's load the way latency does. The in-process HTTP client's own work
+aiosqlite threads and `Database.run`'s SQLite threads, NATS) over the measured requests:
+`time.process_time()`, so it does not move with the machine's load the way latency does. The in-process HTTP client's own work
 is counted too (a few hundred microseconds). `--profile FILE` writes a cProfile of the
 measured window (`python -m pstats FILE`, or snakeviz).
 
