@@ -7,8 +7,9 @@ a registry of --permits signed permits), then runs permit-verify's app in this p
 fresh 3-line declarations at --concurrency in flight. CPU is this process's (main thread,
 aiosqlite threads and `Database.run`'s SQLite threads, NATS) over the measured requests:
 `time.process_time()`, so it does not move with the machine's load the way latency does.
-The in-process HTTP client's own work is counted too (a few hundred microseconds). `--profile FILE` writes a cProfile of the
-measured window (`python -m pstats FILE`, or snakeviz).
+The in-process HTTP client's own work is counted too (a few hundred microseconds).
+`--profile FILE` writes a cProfile of the measured window (`python -m pstats FILE`, or
+snakeviz).
 
     uv run --frozen python bench/verify_cpu.py --permits 20000 --count 400
     uv run --frozen python bench/verify_cpu.py --permits 20000 --count 400 --profile /tmp/pv.prof
