@@ -159,21 +159,20 @@ class OutboxRelay:
         if not self.nc.is_connected:
             raise ConnectionError("NATS is not connected")
         if self.db.is_sqlite:
-            # SQLite has one writer: never hold its write lock across network calls.
-            async with self.db.session(write=False) as session:
-                rows = await self._pending(session, lock=False)
+            # SQLite has one writer: never hold its write lock across network calls. Two
+            # `Database.run` units: one hop each, and the marking queues on the database's
+            # writer thread with the app's other units instead of on SQLite's busy handler.
+            rows = await self.db.run(lambda conn: self._pending(conn, lock=False), write=False)
             results = await self._publish_all(rows)
-            async with self.db.session() as session:
-                return await self._mark(session, rows, results)
+            return await self.db.run(lambda conn: self._mark(conn, rows, results))
         # PostgreSQL: rows stay locked while published, so relay replicas skip each other's.
         async with self.db.session() as session:
-            rows = await self._pending(session, lock=True)
+            conn = await session.connection()
+            rows = await conn.run_sync(self._pending, lock=True)
             results = await self._publish_all(rows)
-            return await self._mark(session, rows, results)
+            return await conn.run_sync(self._mark, rows, results)
 
-    async def _pending(
-        self, session: AsyncSession, *, lock: bool
-    ) -> Sequence[Row[Any, Any, Any, Any]]:
+    def _pending(self, conn: Connection, *, lock: bool) -> Sequence[Row[Any, Any, Any, Any]]:
         query = (
             sa.select(outbox.c.id, outbox.c.subject, outbox.c.payload, outbox.c.headers)
             .where(outbox.c.published_at.is_(None))
@@ -182,7 +181,7 @@ class OutboxRelay:
         )
         if lock:
             query = query.with_for_update(skip_locked=True)
-        rows = (await (await session.connection()).execute(query)).all()
+        rows = conn.execute(query).all()
         self._backlog = len(rows)
         return rows
 
@@ -212,16 +211,16 @@ class OutboxRelay:
                 row.subject, row.payload, timeout=self.publish_timeout, headers=headers
             )
 
-    async def _mark(
+    def _mark(
         self,
-        session: AsyncSession,
+        conn: Connection,
         rows: Sequence[Row[Any, Any, Any, Any]],
         results: list[BaseException | None],
     ) -> int:
         sent = [row.id for row, err in zip(rows, results, strict=True) if err is None]
         failed = [(row.id, err) for row, err in zip(rows, results, strict=True) if err]
         if sent:
-            await session.exec(
+            conn.execute(
                 sa.update(outbox)
                 .where(outbox.c.id.in_(sent))
                 .values(published_at=datetime.now(UTC))
@@ -229,7 +228,7 @@ class OutboxRelay:
             self._published.add(len(sent))
         if failed:
             self._failures.add(len(failed))
-            await session.exec(
+            conn.execute(
                 sa.update(outbox)
                 .where(outbox.c.id.in_([event_id for event_id, _ in failed]))
                 .values(attempts=outbox.c.attempts + 1, last_error=repr(failed[0][1])[:1000])
