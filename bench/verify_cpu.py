@@ -5,10 +5,11 @@ It starts bench/verify.py's suite (nats-server, species-ref with the checklist, 
 a registry of --permits signed permits), then runs permit-verify's app in this process
 (`httpx.ASGITransport`, the bench's signed identity, the servers' environment) and sends
 fresh 3-line declarations at --concurrency in flight. CPU is this process's (main thread,
-aiosqlite threads, NATS) over the measured requests: `time.process_time()`, so it does not
-move with the machine's load the way latency does. The in-process HTTP client's own work
-is counted too (a few hundred microseconds). `--profile FILE` writes a cProfile of the
-measured window (`python -m pstats FILE`, or snakeviz).
+aiosqlite threads and `Database.run`'s SQLite threads, NATS) over the measured requests:
+`time.process_time()`, so it does not move with the machine's load the way latency does.
+The in-process HTTP client's own work is counted too (a few hundred microseconds).
+`--profile FILE` writes a cProfile of the measured window (`python -m pstats FILE`, or
+snakeviz).
 
     uv run --frozen python bench/verify_cpu.py --permits 20000 --count 400
     uv run --frozen python bench/verify_cpu.py --permits 20000 --count 400 --profile /tmp/pv.prof
@@ -85,8 +86,9 @@ async def measure(args: argparse.Namespace, suite: dict[str, object], budget: ob
         statements += 1
 
     async with running_app(app) as client:
-        engine = app.state.runtime.db.engine.sync_engine
-        sa.event.listen(engine, "before_cursor_execute", count)
+        # Every engine: the async one's and, on SQLite, the pysqlite one of `Database.run`.
+        for engine in app.state.runtime.db.engines:
+            sa.event.listen(engine, "before_cursor_execute", count)
         warm = await drive(client, bodies(args.warmup, "CPU-WARM"), identity, args.concurrency)
         requests = bodies(args.count, "CPU")
         profile = cProfile.Profile() if args.profile else None
@@ -109,7 +111,7 @@ async def measure(args: argparse.Namespace, suite: dict[str, object], budget: ob
         + (" (profiled: cProfile inflates CPU)" if profile is not None else "")
     )
     print(
-        f"  event-loop thread {1000 * main_thread / args.count:.2f} ms, other threads (aiosqlite,"
+        f"  event-loop thread {1000 * main_thread / args.count:.2f} ms, other threads (SQLite,"
         f" ...) {1000 * (cpu - main_thread) / args.count:.2f} ms; SQL statements per"
         f" verification (relay included): {statements / args.count:.1f}"
     )

@@ -287,3 +287,40 @@ async def test_a_stopped_consumer_lets_the_connection_drain(
     await client.drain()  # reports DrainTimeoutError after 3 s when a subscription is left
     assert client.is_closed
     assert not [e for e in errors if isinstance(e, nats.errors.DrainTimeoutError)]
+
+
+class FetchThatLosesACancellation:
+    """A pull subscription whose fetch ends normally when cancelled, as nats-py's can on
+    Python 3.11 (its `asyncio.wait_for` loses a cancellation that arrives as the wait ends)."""
+
+    def __init__(self) -> None:
+        self.fetches = 0
+
+    async def fetch(self, batch: int, timeout: float) -> list[Msg]:
+        self.fetches += 1
+        if self.fetches > 1:  # the consumer went on after its cancellation
+            raise RuntimeError("fetched again after the cancellation")
+        try:
+            await asyncio.Event().wait()  # no message ever comes
+        except asyncio.CancelledError:
+            return []
+        raise AssertionError("never set")
+
+
+async def test_a_consumer_stops_when_its_fetch_loses_the_cancellation(
+    db: Database, nc: NATS, telemetry: Telemetry
+) -> None:
+    spec = ConsumerSpec("test-lost-cancel", "PERMITS", (SUBJECT,), tally_handler, batch=1)
+    consumer = EventConsumer(spec, db, nc.jetstream(), telemetry)
+    fetch = FetchThatLosesACancellation()
+    consumer._sub = fetch  # type: ignore[assignment]
+    task = asyncio.create_task(consumer.run())
+
+    async def fetching() -> bool:
+        return fetch.fetches == 1
+
+    await eventually(fetching)
+    task.cancel()
+    [outcome] = await asyncio.gather(task, return_exceptions=True)
+    assert isinstance(outcome, asyncio.CancelledError), outcome
+    assert fetch.fetches == 1

@@ -9,11 +9,13 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
 import httpx
 import pytest
+from sqlmodel import select
 
 from pangolin_core import migrations
 from pangolin_core.contracts.envelope import CloudEvent
@@ -24,6 +26,7 @@ from permit_verify.app import DEFINITION, create_app
 from permit_verify.dependencies import PARTNERS
 from permit_verify.partners import service
 from permit_verify.partners.client import PartnerDirectory, PartnerUnavailable
+from permit_verify.permits.models import Permit, PermitItem
 from permit_verify.permits.schemas import PermitIn
 from permit_verify.permits.signing import PermitSigner
 from permit_verify.settings import PermitVerifySettings
@@ -213,6 +216,33 @@ async def test_a_partner_permit_is_fetched_checked_stored_and_endorsed_here(
     with pytest.raises(PartnerUnavailable):  # the consumer naks: retried with backoff
         await service.confirm_back(None, CloudEvent.model_validate(event), directory=directory)  # type: ignore[arg-type]
     await directory.aclose()
+
+
+async def copy_state(ke: Registry, permit_id: str) -> tuple[str, list[tuple[str, Decimal]]]:
+    """The status and the item balances of the copy kept here."""
+    async with ke.db.session(write=False) as session:
+        status = (await session.exec(select(Permit.status).where(Permit.id == permit_id))).one()
+        items = await session.exec(
+            select(PermitItem.item_id, PermitItem.balance).where(PermitItem.permit_id == permit_id)
+        )
+        return status, list(items.all())
+
+
+async def test_a_copy_follows_its_registry_lower_balances_and_a_final_status(
+    ke: Registry, partner: FakePartner
+) -> None:
+    served = partner.issue()
+    await verify(ke, import_declaration(served["number"]))
+    assert await copy_state(ke, served["id"]) == ("valid", [("A", Decimal(100))])
+    # TZ endorsed 70 elsewhere: the next fetch lowers the copy (an open status is not taken).
+    served["status"], served["items"][0]["balance"] = "partially_used", "30"
+    await verify(ke, import_declaration(served["number"], "SW-KE-2026-000002"))
+    assert await copy_state(ke, served["id"]) == ("valid", [("A", Decimal(30))])
+    # A higher balance there never raises the copy's; a final status is taken over.
+    served["status"], served["items"][0]["balance"] = "cancelled", "50"
+    line = await verify(ke, import_declaration(served["number"], "SW-KE-2026-000003"))
+    assert line["verdict"] == "invalid"
+    assert await copy_state(ke, served["id"]) == ("cancelled", [("A", Decimal(30))])
 
 
 async def test_a_copy_altered_before_it_reached_here_fails_naming_the_box(

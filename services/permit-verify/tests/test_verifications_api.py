@@ -359,6 +359,26 @@ async def test_concurrent_replays_answer_one_verification(
     assert await registry.count("verification") == 1
 
 
+async def test_concurrent_declarations_with_one_id_and_other_content_store_one(
+    registry: Registry, export_permit: PermitFactory, declaration: DeclarationFactory
+) -> None:
+    await registry.client.post("/v1/permits", json=export_permit(), headers=MA_KE)
+    bodies = [declaration(line={"quantity": str(60 + n)}) for n in range(4)]
+    answers = await asyncio.gather(
+        *(registry.client.post("/v1/verifications", json=b, headers=SW_KE) for b in bodies)
+    )
+    # The first to store wins; the others' write finds it with another content: a 409, and
+    # their unit of work stores nothing (one verification, one event).
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200, 409, 409, 409]
+    [stored] = [a.json() for a in answers if a.status_code == 200]
+    assert {a.json()["code"] for a in answers if a.status_code == 409} == {"declaration_changed"}
+    assert await registry.count("verification") == 1
+    assert await registry.count("verification_permit") == 1
+    [event] = await registry.outbox_events("permits.verification.completed")
+    assert event["data"]["verification_id"] == stored["verification_id"]
+
+
 async def test_a_species_ref_that_hangs_is_cut_at_the_timeout(
     sqlite_url: str, nats_url: str, export_permit: PermitFactory, declaration: DeclarationFactory
 ) -> None:

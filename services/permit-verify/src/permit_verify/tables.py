@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import registry
 from sqlmodel import SQLModel
 
@@ -56,3 +57,11 @@ class Quantity(sa.TypeDecorator[Decimal]):
 
 class PermitVerifyTable(SQLModel, registry=registry(metadata=metadata)):
     """Base of permit-verify's tables: they land in this service's metadata only."""
+
+
+def insert_unless_conflict(dialect: str, table: sa.Table, *unique: sa.Column[Any]) -> sa.Insert:
+    """`INSERT ... ON CONFLICT (unique columns) DO NOTHING` in the dialect's spelling (both
+    engines have it); with no columns, a conflict on any unique constraint is skipped. The
+    statement's row count says whether the row went in."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=list(unique) or None)

@@ -1,5 +1,9 @@
 """SQL of verifications: the permits a declaration presents (one query for all its lines),
-the other declarations that presented them, and the stored verifications."""
+the other declarations that presented them, and the stored verifications.
+
+Functions of a synchronous `Connection`: the verification path runs them as `Database.run`
+units of work (one read unit, one write unit), so on SQLite a unit is one hop to a thread
+instead of one per statement."""
 
 from __future__ import annotations
 
@@ -11,14 +15,11 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy import Connection
 
 from permit_verify.endorsements.models import Endorsement, EndorsementLine
 from permit_verify.permits.models import Permit, PermitItem
-from permit_verify.tables import Quantity
+from permit_verify.tables import Quantity, insert_unless_conflict
 from permit_verify.verifications.models import Verification, VerificationPermit
 from permit_verify.verifications.rules import ExportedQuantity, OtherDeclaration
 
@@ -56,8 +57,8 @@ _PERMITS_BY_REFERENCE = (
 )
 
 
-async def permits_by_reference(
-    session: AsyncSession, references: Collection[tuple[str, str]]
+def permits_by_reference(
+    conn: Connection, references: Collection[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[Permit, list[PermitItem]]]:
     """(issuing country, number) -> the permit and its items, for every reference at once:
     one round trip whatever the number of lines. Read as rows, not ORM objects (nothing
@@ -68,7 +69,7 @@ async def permits_by_reference(
         "countries": sorted({country for country, _ in references}),
         "numbers": sorted({number for _, number in references}),
     }
-    rows = await session.exec(_PERMITS_BY_REFERENCE, params=params)  # type: ignore[call-overload]
+    rows = conn.execute(_PERMITS_BY_REFERENCE, params)
     found: dict[tuple[str, str], tuple[Permit, list[PermitItem]]] = {}
     for row in rows:
         values = row._mapping
@@ -84,10 +85,14 @@ async def permits_by_reference(
     return found
 
 
-async def ids_taken(session: AsyncSession, ids: Collection[str]) -> set[str]:
+_IDS_TAKEN = sa.select(_PERMIT.c.id).where(_PERMIT.c.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+def ids_taken(conn: Connection, ids: Collection[str]) -> set[str]:
     """Which of these permit ids the registry holds."""
-    query = select(col(Permit.id)).where(col(Permit.id).in_(list(ids)))
-    return set((await session.exec(query)).all())
+    if not ids:
+        return set()
+    return set(conn.execute(_IDS_TAKEN, {"ids": sorted(ids)}).scalars())
 
 
 _OTHER_DECLARATIONS = sa.union_all(
@@ -101,17 +106,16 @@ _OTHER_DECLARATIONS = sa.union_all(
 )
 
 
-async def other_declarations(
-    session: AsyncSession, *, permit_ids: Collection[str], declaration_id: str
+def other_declarations(
+    conn: Connection, *, permit_ids: Collection[str], declaration_id: str
 ) -> dict[str, list[OtherDeclaration]]:
     """permit id -> the other declarations that presented it (verified here) or were
     endorsed on it, in one round trip."""
     if not permit_ids:
         return {}
-    # A compound select: sqlmodel types `exec` for plain selects only.
-    rows = await session.exec(  # type: ignore[call-overload]
+    rows = conn.execute(
         _OTHER_DECLARATIONS,
-        params={"permit_ids": sorted(permit_ids), "declaration_id": declaration_id},
+        {"permit_ids": sorted(permit_ids), "declaration_id": declaration_id},
     )
     flags: dict[str, dict[str, bool]] = defaultdict(dict)
     for permit_id, other, was_endorsed in rows:
@@ -127,40 +131,39 @@ _FIND = sa.select(_VERIFICATION.c.id, _VERIFICATION.c.fingerprint, _VERIFICATION
 )
 
 
-async def find(session: AsyncSession, *, declaration_id: str) -> StoredVerification | None:
-    result = await session.exec(_FIND, params={"declaration_id": declaration_id})  # type: ignore[call-overload]
-    row = result.first()
+def find(conn: Connection, *, declaration_id: str) -> StoredVerification | None:
+    row = conn.execute(_FIND, {"declaration_id": declaration_id}).first()
     return None if row is None else StoredVerification(*row)
 
 
-async def get(session: AsyncSession, verification_id: str) -> Verification | None:
-    return await session.get(Verification, verification_id)
+_GET = sa.select(_VERIFICATION.c.response).where(_VERIFICATION.c.id == sa.bindparam("id"))
 
 
-async def add(
-    session: AsyncSession, verification: dict[str, Any], presented: Sequence[dict[str, Any]]
+def response_of(conn: Connection, verification_id: str) -> dict[str, Any] | None:
+    """The answer stored for a verification id, as it was given."""
+    response: dict[str, Any] | None = conn.execute(_GET, {"id": verification_id}).scalar()
+    return response
+
+
+_ADD = {
+    dialect: insert_unless_conflict(dialect, _VERIFICATION, _VERIFICATION.c.declaration_id)
+    for dialect in ("sqlite", "postgresql")
+}
+
+
+def add(
+    conn: Connection, verification: dict[str, Any], presented: Sequence[dict[str, Any]]
 ) -> bool:
     """The verification row and its presented permits' rows, unless a verification of the
     declaration is stored already (False): `ON CONFLICT DO NOTHING` on the declaration id,
     so a concurrent request's row needs no savepoint to recover from (on PostgreSQL the
     insert waits for the other transaction). Core statements: the ORM's unit of work cost
     more than the statements on the verification path."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(_VERIFICATION).on_conflict_do_nothing(
-        index_elements=[_VERIFICATION.c.declaration_id]
-    )
-    result = await session.exec(statement, params=[verification])
-    if _rowcount(result) == 0:
+    if conn.execute(_ADD[conn.dialect.name], verification).rowcount == 0:
         return False
     if presented:
-        await session.exec(sa.insert(_PRESENTED), params=list(presented))
+        conn.execute(sa.insert(_PRESENTED), list(presented))
     return True
-
-
-def _rowcount(result: object) -> int:
-    assert isinstance(result, CursorResult)
-    return result.rowcount
 
 
 # Documents whose endorsements are exports of the issuing country's own specimens (an import
@@ -168,8 +171,8 @@ def _rowcount(result: object) -> int:
 _NOT_EXPORTS = ("import", "re_export")
 
 
-async def exported_quantities(
-    session: AsyncSession, *, country: str, since: date, until: date
+def exported_quantities(
+    conn: Connection, *, country: str, since: date, until: date
 ) -> list[ExportedQuantity]:
     """What `country`'s permits were endorsed for between the two dates (inclusive), summed
     per species, term, source, purpose and unit: one round trip."""
@@ -194,5 +197,4 @@ async def exported_quantities(
         .group_by(*keys)
         .order_by(*keys)
     )
-    rows = (await session.exec(query)).all()  # type: ignore[call-overload]
-    return [ExportedQuantity(*row) for row in rows]
+    return [ExportedQuantity(*row) for row in conn.execute(query)]

@@ -9,7 +9,6 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Response
 
 from pangolin_core.contracts.permits import Declaration
-from pangolin_core.db import SessionDep
 from pangolin_core.identity import Caller, requires_any_scope, requires_scope
 from permit_verify.dependencies import (
     CodeListsDep,
@@ -38,7 +37,6 @@ VerificationId = Annotated[UUID, Path(description="The verification's id")]
 )
 async def verify_declaration(
     body: Declaration,
-    session: SessionDep,
     db: DatabaseDep,
     caller: Verifier,
     codes: CodeListsDep,
@@ -47,8 +45,9 @@ async def verify_declaration(
     settings: SettingsDep,
     directory: PartnersDep,
 ) -> Response:
+    # No request session: the service's units of work are the transactions (on SQLite a
+    # session's write transaction here would serialize verifications).
     out = await service.verify(
-        session=session,
         db=db,
         declaration=body,
         caller=caller,
@@ -67,6 +66,6 @@ async def verify_declaration(
 
 @router.get("/{verification_id}", summary="A verification as it was answered")
 async def get_verification(
-    verification_id: VerificationId, session: SessionDep, _: Reader
+    verification_id: VerificationId, db: DatabaseDep, _: Reader
 ) -> VerificationOut:
-    return await service.read(session=session, verification_id=str(verification_id))
+    return await service.read(db=db, verification_id=str(verification_id))

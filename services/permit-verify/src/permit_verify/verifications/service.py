@@ -5,11 +5,15 @@ The facts come in a fixed number of round trips whatever the number of lines (ME
 one for the other declarations that presented them, one `species.rpc.status` batch for the
 declared species and the permit items' species. A dependency that does not answer becomes a
 finding (SPECIES_UNAVAILABLE, RISK_UNAVAILABLE), never a 500. The answer is stored with the
-declaration id: a replay returns it as first given. Services never commit.
+declaration id: a replay returns it as first given.
 
-The facts are read in a read-only session and the NATS calls are made outside any
-transaction: only the store takes the request's unit of work, so on SQLite the write lock is
-held for an insert, not for a round trip to species-ref and risk-score.
+A verification is two units of work of Core statements (`Database.run`; on SQLite each is
+one hop to a thread instead of one per statement): a read (the replay check and the
+registry's rows) and a write (the answer, its event, the partners' copies). The NATS calls
+and the partners' registries are asked between them, outside any transaction, so on SQLite
+the write lock is held for the inserts only. There is no request session: the write unit
+is the one commit. (A declaration naming partners' permits reads twice: the replay check,
+then the registry once the partners answered; one under a quota reads its exports too.)
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from decimal import Decimal
 from uuid import uuid4
 
 from pydantic import ValidationError
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy import Connection
 
 from pangolin_core.contracts.cites_codes import CodeLists
+from pangolin_core.contracts.envelope import CloudEvent
 from pangolin_core.contracts.permits import (
     Declaration,
     Finding,
@@ -39,19 +44,21 @@ from pangolin_core.contracts.species import SpeciesStatus, StatusQuery
 from pangolin_core.db import Database
 from pangolin_core.errors import InvalidInput, NotFound, PangolinError
 from pangolin_core.identity import Caller
-from pangolin_core.messaging.outbox import enqueue
+from pangolin_core.messaging.outbox import OUTBOX_WRITTEN, outbox_rows, write_outbox_rows
 from pangolin_core.messaging.rpc import RpcClient
 from permit_verify.errors import DeclarationChanged, VerificationInProgress
 from permit_verify.partners import repository as partner_copies
 from permit_verify.partners import service as partners
 from permit_verify.partners.client import PartnerDirectory
 from permit_verify.partners.service import PartnerAnswers
+from permit_verify.permits.models import Permit, PermitItem
 from permit_verify.permits.rules import quota_counts
 from permit_verify.permits.schemas import PermitOut
 from permit_verify.permits.service import EVENT_SOURCE, permit_out
 from permit_verify.permits.signing import PermitSigner
 from permit_verify.species import species_statuses
 from permit_verify.verifications import repository
+from permit_verify.verifications.repository import StoredVerification
 from permit_verify.verifications.rules import (
     Code,
     LineFacts,
@@ -126,10 +133,12 @@ async def _quota_used(
     if not quotas or declaration.direction == "import" or country is None:
         return {}
     on = declaration.declared_on
-    async with db.session(write=False) as reader:
-        exported = await repository.exported_quantities(
-            reader, country=country, since=date(on.year, 1, 1), until=on
-        )
+    exported = await db.run(
+        lambda conn: repository.exported_quantities(
+            conn, country=country, since=date(on.year, 1, 1), until=on
+        ),
+        write=False,
+    )
     if not exported:
         return {}
     queries = [
@@ -174,12 +183,8 @@ async def assess_risk(
         return None, [finding]
 
 
-async def _replay(
-    session: AsyncSession, declaration: Declaration, print_: str
-) -> VerificationOut | None:
-    stored = await repository.find(session, declaration_id=declaration.declaration_id)
-    if stored is None:
-        return None
+def _replay(stored: StoredVerification, declaration: Declaration, print_: str) -> VerificationOut:
+    """The answer stored for the declaration id, if the declaration is the same."""
     if stored.fingerprint != print_:
         raise DeclarationChanged(
             f"Declaration {declaration.declaration_id} was verified with other content: a"
@@ -242,25 +247,52 @@ def _as_partner_serves_it(fetched: PermitOut, copy: PermitOut | None) -> PermitO
     return fetched.model_copy(update={"items": items, "status": status})
 
 
-async def _refuse_ids_taken(
-    session: AsyncSession,
-    answers: PartnerAnswers,
-    permits: Mapping[tuple[str, str], PermitOut],
-) -> PartnerAnswers:
-    """The answers without permits served under an id this registry holds for another
-    permit (the copy is kept, and endorsed, under the partner's id): those are unavailable.
-    One query, only for ids not already known as the same permit's copy."""
-    new_ids = {
-        fetched.permit.id: key
-        for key, fetched in answers.found.items()
-        if key not in permits or permits[key].id != fetched.permit.id
+@dataclass(frozen=True)
+class RegistryRows:
+    """The registry's rows about a declaration's permits, as one read unit found them."""
+
+    permits: Mapping[tuple[str, str], tuple[Permit, list[PermitItem]]]
+    # Ids the partners served that this registry holds for another permit.
+    ids_taken: set[str]
+    # Other declarations on the permits the lines present: those found here and those the
+    # partners served (a superset of the permits the rules will see).
+    others: Mapping[str, Sequence[OtherDeclaration]]
+
+
+def _read_registry(
+    conn: Connection, declaration: Declaration, answers: PartnerAnswers
+) -> RegistryRows:
+    """Three statements whatever the number of lines (the second only for partners'
+    permits): the permits and their items, the partner-served ids already held here, the
+    other declarations."""
+    references = {
+        (ref.issuing_country, ref.number)
+        for line in declaration.lines
+        for ref in (line.permit, line.import_permit)
+        if ref is not None
     }
-    taken = await repository.ids_taken(session, new_ids) if new_ids else set()
+    found = repository.permits_by_reference(conn, references)
+    served = {key: fetched.permit.id for key, fetched in answers.found.items()}
+    new_ids = {i for key, i in served.items() if key not in found or found[key][0].id != i}
+    taken = repository.ids_taken(conn, new_ids)
+    presented = {(p.issuing_country, p.number) for line in declaration.lines if (p := line.permit)}
+    permit_ids = {found[key][0].id for key in presented if key in found}
+    permit_ids |= {served[key] for key in presented if key in served}
+    others = repository.other_declarations(
+        conn, permit_ids=permit_ids, declaration_id=declaration.declaration_id
+    )
+    return RegistryRows(found, taken, others)
+
+
+def _without_ids_taken(answers: PartnerAnswers, taken: set[str]) -> PartnerAnswers:
+    """The answers without permits served under an id this registry holds for another
+    permit (the copy is kept, and endorsed, under the partner's id): those are unavailable."""
     if not taken:
         return answers
     refused = {
-        new_ids[i]: f"{new_ids[i][0]} served a permit id this registry holds for another permit"
-        for i in taken
+        key: f"{key[0]} served a permit id this registry holds for another permit"
+        for key, fetched in answers.found.items()
+        if fetched.permit.id in taken
     }
     return PartnerAnswers(
         {k: v for k, v in answers.found.items() if v.permit.id not in taken},
@@ -269,35 +301,20 @@ async def _refuse_ids_taken(
     )
 
 
-async def _registry_facts(
-    session: AsyncSession, declaration: Declaration, answers: PartnerAnswers
-) -> RegistryFacts:
-    references = {
-        (ref.issuing_country, ref.number)
-        for line in declaration.lines
-        for ref in (line.permit, line.import_permit)
-        if ref is not None
-    }
-    found = await repository.permits_by_reference(session, references)
-    permits = {key: permit_out(permit, items) for key, (permit, items) in found.items()}
-    answers = await _refuse_ids_taken(session, answers, permits)
+def _registry_facts(rows: RegistryRows, answers: PartnerAnswers) -> RegistryFacts:
+    permits = {key: permit_out(permit, items) for key, (permit, items) in rows.permits.items()}
+    answers = _without_ids_taken(answers, rows.ids_taken)
     # A partner's permit is what its registry serves now (a copy kept here is not enough
     # when the partner cannot be asked: its status may have changed there).
     for key in (*answers.not_found, *answers.unavailable):
         permits.pop(key, None)
     for key, fetched in answers.found.items():
         permits[key] = _as_partner_serves_it(fetched.permit, permits.get(key))
-    facts = RegistryFacts(permits, {}, answers)
-    presented = {p.id for line in declaration.lines if (p := facts.permit(line.permit))}
-    others = await repository.other_declarations(
-        session, permit_ids=presented, declaration_id=declaration.declaration_id
-    )
-    return RegistryFacts(permits, others, answers)
+    return RegistryFacts(permits, rows.others, answers)
 
 
 async def verify(
     *,
-    session: AsyncSession,
     db: Database,
     declaration: Declaration,
     caller: Caller,
@@ -326,18 +343,24 @@ async def verify(
         if ref is not None and ref.issuing_country != caller.country
         if directory is not None and ref.issuing_country in directory
     }
+
+    def replay_or_registry(conn: Connection) -> StoredVerification | RegistryRows | None:
+        """One read unit: the stored verification, else (no partner to ask first) the
+        registry's rows."""
+        stored = repository.find(conn, declaration_id=declaration.declaration_id)
+        if stored is not None:
+            return stored
+        return None if partner_refs else _read_registry(conn, declaration, NO_PARTNER_ANSWERS)
+
+    found = await db.run(replay_or_registry, write=False)
+    if isinstance(found, StoredVerification):
+        return _replay(found, declaration, print_)
     answers = NO_PARTNER_ANSWERS
-    async with db.session(write=False) as reader:
-        replayed = await _replay(reader, declaration, print_)
-        if replayed is not None:
-            return replayed
-        if not partner_refs:
-            registry = await _registry_facts(reader, declaration, answers)
-    if partner_refs:
+    if found is None:
         assert directory is not None
         answers = await partners.fetch(directory=directory, references=partner_refs)
-        async with db.session(write=False) as reader:
-            registry = await _registry_facts(reader, declaration, answers)
+        found = await db.run(lambda conn: _read_registry(conn, declaration, answers), write=False)
+    registry = _registry_facts(found, answers)
 
     # A permit item named as a line declares it is resolved by that line's query.
     declared = {line.species for line in declaration.lines}
@@ -421,57 +444,75 @@ async def verify(
         verified_at=datetime.now(UTC),
     )
     # The partners' permits are kept here (under their ids) so the single window can
-    # endorse them; stored with the verification, in the request's unit of work.
-    await partner_copies.store_copies(
-        session, [fetched.permit for fetched in registry.partners.found.values()]
+    # endorse them; stored with the verification, in one unit of work.
+    write = _VerificationWrite(
+        copies=[fetched.permit for fetched in registry.partners.found.values()],
+        declaration=declaration,
+        fingerprint=print_,
+        out=out,
+        caller=caller,
     )
-    return await _store(session, declaration, out, print_, caller)
+    return await db.run(write, info={OUTBOX_WRITTEN: True})
 
 
-async def _store(
-    session: AsyncSession,
-    declaration: Declaration,
-    out: VerificationOut,
-    print_: str,
-    caller: Caller,
-) -> VerificationOut:
-    """Store the answer and its event; or, when a concurrent request stored this declaration
-    first, answer that one: the unique index on the declaration id makes the second insert
-    do nothing (on SQLite under the write lock; on PostgreSQL the insert waits for the other
-    transaction), and the replay reads the first."""
-    verification = {
-        "id": out.verification_id,
-        "declaration_id": out.declaration_id,
-        "fingerprint": print_,
-        "verdict": out.verdict,
-        "response": out.model_dump(mode="json"),
-        "client_id": caller.client_id,
-        "country": caller.country,
-        "created_at": out.verified_at,
-    }
-    presented = [
-        {
-            "verification_id": out.verification_id,
+class _VerificationWrite:
+    """The write unit of a verification: the partners' copies, the answer, its presented
+    permits and its event. Or, when a concurrent request stored this declaration first,
+    that request's answer: the unique index on the declaration id makes the second insert
+    do nothing (on SQLite under the write lock; on PostgreSQL the insert waits for the
+    other transaction), and the replay reads the first."""
+
+    def __init__(
+        self,
+        *,
+        copies: list[PermitOut],
+        declaration: Declaration,
+        fingerprint: str,
+        out: VerificationOut,
+        caller: Caller,
+    ) -> None:
+        self.copies = copies
+        self.declaration = declaration
+        self.fingerprint = fingerprint
+        self.out = out
+        self.verification = {
+            "id": out.verification_id,
             "declaration_id": out.declaration_id,
-            "permit_id": line.permit_id,
-            "line_no": line.line_no,
+            "fingerprint": fingerprint,
+            "verdict": out.verdict,
+            "response": out.model_dump(mode="json"),
+            "client_id": caller.client_id,
+            "country": caller.country,
+            "created_at": out.verified_at,
         }
-        for line in out.lines
-        if line.permit_id is not None
-    ]
-    # The savepoint is kept although the insert cannot fail on the declaration id: without it
-    # the app's shutdown hung now and then after a verification then an endorsement
-    # (test_another_declaration_on_the_permit..., about 1 run in 6; not explained yet).
-    async with session.begin_nested():
-        inserted = await repository.add(session, verification, presented)
-    if not inserted:
-        replayed = await _replay(session, declaration, print_)
-        if replayed is not None:
-            return replayed
-        raise VerificationInProgress(
-            f"Declaration {declaration.declaration_id} was verified by a concurrent request:"
-            " send it again to get that result."
-        )
+        self.presented = [
+            {
+                "verification_id": out.verification_id,
+                "declaration_id": out.declaration_id,
+                "permit_id": line.permit_id,
+                "line_no": line.line_no,
+            }
+            for line in out.lines
+            if line.permit_id is not None
+        ]
+        # Made here, in the request's task: the outbox row carries its trace context.
+        (self.event,) = outbox_rows([completed_event(declaration, out, caller)])
+
+    def __call__(self, conn: Connection) -> VerificationOut:
+        partner_copies.store_copies(conn, self.copies)
+        if repository.add(conn, self.verification, self.presented):
+            write_outbox_rows(conn, [self.event])
+            return self.out
+        stored = repository.find(conn, declaration_id=self.declaration.declaration_id)
+        if stored is None:
+            raise VerificationInProgress(
+                f"Declaration {self.declaration.declaration_id} was verified by a concurrent"
+                " request: send it again to get that result."
+            )
+        return _replay(stored, self.declaration, self.fingerprint)
+
+
+def completed_event(declaration: Declaration, out: VerificationOut, caller: Caller) -> CloudEvent:
     event = VerificationCompleted(
         verification_id=out.verification_id,
         declaration_id=out.declaration_id,
@@ -494,12 +535,11 @@ async def _store(
         verified_by=caller.client_id,
         verifying_country=caller.country,
     )
-    await enqueue(session, event.to_event(source=EVENT_SOURCE, subject=out.verification_id))
-    return out
+    return event.to_event(source=EVENT_SOURCE, subject=out.verification_id)
 
 
-async def read(*, session: AsyncSession, verification_id: str) -> VerificationOut:
-    stored = await repository.get(session, verification_id)
-    if stored is None:
+async def read(*, db: Database, verification_id: str) -> VerificationOut:
+    response = await db.run(lambda conn: repository.response_of(conn, verification_id), write=False)
+    if response is None:
         raise NotFound(f"No verification {verification_id}.")
-    return VerificationOut.model_validate(stored.response)
+    return VerificationOut.model_validate(response)
