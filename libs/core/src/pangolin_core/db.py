@@ -126,6 +126,7 @@ class Database:
         self.url = async_url(url)
         self.engine = create_engine(url, **engine_kwargs)
         self._writer = self.engine.execution_options(**{_WRITE: True})
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._commit_listeners: list[CommitListener] = []
         # `run` on SQLite: a pysqlite engine (no connection until used) and threads made at
         # first use (most apps never call it).
@@ -188,9 +189,13 @@ class Database:
         try:
             if self._sync_engine is not None:
                 result = await self._run_in_thread(work, write=write)
+            elif write:
+                async with self._writer.begin() as conn:
+                    result = await conn.run_sync(work)
             else:
-                bind = self._writer if write else self.engine
-                async with bind.begin() as conn:
+                # PostgreSQL reads without BEGIN and COMMIT (two round trips fewer): under
+                # READ COMMITTED each statement reads its own snapshot in a transaction too.
+                async with self._autocommit.connect() as conn:
                     result = await conn.run_sync(work)
         except IntegrityError as exc:
             raise Conflict("The change conflicts with data already stored.") from exc
