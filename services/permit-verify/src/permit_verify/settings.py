@@ -68,6 +68,10 @@ class PermitVerifySettings(ServiceSettings):
     # `production` refuses to start with it off.
     species_check_at_issue: bool = True
     risk_rpc_timeout: float = Field(0.5, gt=0, le=30)
+    # Verifications do not wake the outbox relay at each commit (a relay pass per
+    # verification cost ~7 % of its CPU, bench/verify_cpu.py): the relay publishes their
+    # events in batches at this poll, so `permits.verification.completed` leaves within 0.1 s.
+    outbox_poll_interval: float = Field(0.1, gt=0)
 
     # The partner directory: country -> its gateway and this registry's credentials there
     # (JSON: `{"TZ": {"gateway_url": "https://...", "client_id": "...", "client_secret":

@@ -44,7 +44,7 @@ from pangolin_core.contracts.species import SpeciesStatus, StatusQuery
 from pangolin_core.db import Database
 from pangolin_core.errors import InvalidInput, NotFound, PangolinError
 from pangolin_core.identity import Caller
-from pangolin_core.messaging.outbox import OUTBOX_WRITTEN, outbox_rows, write_outbox_rows
+from pangolin_core.messaging.outbox import outbox_rows, write_outbox_rows
 from pangolin_core.messaging.rpc import RpcClient
 from permit_verify.errors import DeclarationChanged, VerificationInProgress
 from permit_verify.partners import repository as partner_copies
@@ -452,7 +452,9 @@ async def verify(
         out=out,
         caller=caller,
     )
-    return await db.run(write, info={OUTBOX_WRITTEN: True})
+    # No OUTBOX_WRITTEN: the relay's short poll publishes the events in batches
+    # (settings.outbox_poll_interval) instead of a pass per verification.
+    return await db.run(write)
 
 
 class _VerificationWrite:
