@@ -25,6 +25,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from pangolin_core.db import Database
 from pangolin_core.errors import PROBLEM_BASE, install_problem_handlers, problem_response
+from pangolin_core.heap import freeze_at_start
 from pangolin_core.identity import IdentityVerifier
 from pangolin_core.messaging.connection import connect_nats, ensure_streams
 from pangolin_core.messaging.consumer import ConsumerSpec, EventConsumer
@@ -189,6 +190,7 @@ async def _runtime(
         async with contextlib.AsyncExitStack() as stack:
             if definition.lifespan is not None:
                 await stack.enter_async_context(definition.lifespan(runtime))
+            freeze_at_start()
             log.info("service_started", service=definition.name)
             yield runtime
     finally:
