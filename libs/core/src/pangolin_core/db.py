@@ -178,8 +178,10 @@ class Database:
     ) -> T:
         """Run `work(connection)` as one unit of work and return what it returns: committed
         when it returns, rolled back when it raises (a unique or foreign-key violation
-        becomes a 409 `Conflict`, as in `session`). After a commit the listeners are called
-        with `info`, as with a session's `info`.
+        becomes a 409 `Conflict`, as in `session`). After a write unit commits the listeners
+        are called with `info`, as with a session's `info`. A read unit (`write=False`) on
+        PostgreSQL runs in autocommit: each statement reads committed data, as it would in a
+        READ COMMITTED transaction.
 
         `work` is synchronous code of Core statements: on SQLite it runs in a thread of this
         database's (one for writes, a few for reads), the whole unit of work in one hop; on
